@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Developer entry points.  The module itself is built by Kbuild; every test
+# runs inside QEMU guests (tools/vmtest.sh), never on this machine's kernel.
+#
+#   make module   build winvm.ko for the Debian 6.1 and 6.12 header trees
+#   make test     selftests on 6.1, 6.12 and the debug kernel, plus DKMS
+#   make demo     boot 6.12 and run the demo
+#   make lint     checkpatch --strict and sparse
+#   make clean    remove build products (keeps kernels and the debug kernel)
+
+# Package installation and DKMS need root; everything else does not.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: all module test demo lint clean deps
+
+all: module
+
+deps:
+	$(SUDO) bash tools/install-deps.sh
+
+module:
+	bash tools/vmtest.sh --build-only 6.1 6.12
+
+test: deps
+	bash tools/vmtest.sh --dkms 6.1 6.12 debug
+
+demo: deps
+	bash tools/vmtest.sh --demo
+
+lint: deps
+	bash tools/lint.sh
+
+clean:
+	rm -rf build/mod build/selftests build/demo build/initramfs build/logs \
+		build/lint build/checkpatch build/ksft

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The allocation object: its page-state tree, the VMAs that show it, and
+ * the VMA surgery (always through vm_mmap/vm_munmap) that keeps the VMAs in
+ * step with the state.
+ */
+
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "winvm.h"
+
+#ifdef WINVM_HAVE_VM_FLAGS_SET
+#define winvm_vm_flags_set(vma, f)	vm_flags_set(vma, f)
+#define winvm_vm_flags_clear(vma, f)	vm_flags_clear(vma, f)
+#else
+static inline void winvm_vm_flags_set(struct vm_area_struct *vma, unsigned long f)
+{
+	vma->vm_flags |= f;
+}
+
+static inline void winvm_vm_flags_clear(struct vm_area_struct *vma, unsigned long f)
+{
+	vma->vm_flags &= ~f;
+}
+#endif
+
+struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
+				       u32 protect)
+{
+	struct winvm_alloc *alloc;
+	struct file *shm;
+
+	alloc = kzalloc(sizeof(*alloc), GFP_KERNEL_ACCOUNT);
+	if (!alloc)
+		return ERR_PTR(-ENOMEM);
+	/* VM_NORESERVE: pages are charged to the toucher's memcg as they appear. */
+	shm = shmem_file_setup("winvm", size, VM_NORESERVE);
+	if (IS_ERR(shm)) {
+		kfree(alloc);
+		return ERR_CAST(shm);
+	}
+	kref_init(&alloc->ref);
+	mutex_init(&alloc->state_lock);
+	mt_init_flags(&alloc->pages, MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&alloc->pages, &alloc->state_lock);
+	kref_get(&wmm->ref);
+	alloc->wmm = wmm;
+	alloc->shm = shm;
+	alloc->size = size;
+	alloc->alloc_protect = protect;
+	alloc->cache_attr = protect & (WINVM_PAGE_NOCACHE | WINVM_PAGE_WRITECOMBINE);
+	return alloc;
+}
+
+static void winvm_alloc_release(struct kref *ref)
+{
+	struct winvm_alloc *alloc = container_of(ref, struct winvm_alloc, ref);
+
+	/* The tree uses our mutex, not its own spinlock: no mtree_destroy(). */
+	mutex_lock(&alloc->state_lock);
+	__mt_destroy(&alloc->pages);
+	mutex_unlock(&alloc->state_lock);
+	fput(alloc->shm);
+	winvm_mm_put(alloc->wmm);
+	kfree(alloc);
+}
+
+void winvm_alloc_put(struct winvm_alloc *alloc)
+{
+	kref_put(&alloc->ref, winvm_alloc_release);
+}
+
+/* State of page @idx; *first and *last receive the run it belongs to. */
+static u32 winvm_state_run(struct winvm_alloc *alloc, pgoff_t idx,
+			   pgoff_t *first, pgoff_t *last)
+{
+	MA_STATE(mas, &alloc->pages, idx, idx);
+	void *entry;
+
+	lockdep_assert_held(&alloc->state_lock);
+	entry = mas_walk(&mas);
+	if (first)
+		*first = mas.index;
+	if (last)
+		*last = mas.last;
+	return entry ? xa_to_value(entry) : 0;
+}
+
+u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx)
+{
+	return winvm_state_run(alloc, idx, NULL, NULL);
+}
+
+/*
+ * State of page @idx, with *next set to the first page after its run, but
+ * no further than @limit: iterate with
+ * for (i = a; i < b; i = next) st = winvm_state_span(alloc, i, b, &next);
+ */
+u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next)
+{
+	pgoff_t last;
+	u32 st = winvm_state_run(alloc, idx, NULL, &last);
+
+	*next = last >= limit - 1 ? limit : last + 1;
+	return st;
+}
+
+/*
+ * Store @st for pages [first, last], merging with equal neighbours so that
+ * a run in the tree is always a maximal run of identical pages: queries
+ * then read RegionSize straight off the tree.
+ */
+int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st)
+{
+	MA_STATE(mas, &alloc->pages, first, last);
+	pgoff_t f, l;
+
+	lockdep_assert_held(&alloc->state_lock);
+	if (st) {
+		if (first && winvm_state_run(alloc, first - 1, &f, NULL) == st)
+			first = f;
+		if (last < ULONG_MAX && winvm_state_run(alloc, last + 1, NULL, &l) == st)
+			last = l;
+	}
+	mas_set_range(&mas, first, last);
+	return mas_store_gfp(&mas, st ? xa_mk_value(st) : NULL, GFP_KERNEL_ACCOUNT);
+}
+
+u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st)
+{
+	u32 prot;
+
+	if (!(st & WINVM_PS_COMMIT))
+		return 0;
+	prot = st & (WINVM_PS_PROT | WINVM_PS_GUARD);
+	/* Cache attributes belong to the allocation (they stick, fact 25). */
+	if ((prot & WINVM_PS_PROT) != WINVM_PAGE_NOACCESS)
+		prot |= alloc->cache_attr;
+	return prot;
+}
+
+bool winvm_is_exec_prot(u32 prot)
+{
+	return prot & (WINVM_PAGE_EXECUTE | WINVM_PAGE_EXECUTE_READ |
+		       WINVM_PAGE_EXECUTE_READWRITE | WINVM_PAGE_EXECUTE_WRITECOPY);
+}
+
+static bool winvm_vma_is(struct vm_area_struct *vma, struct winvm_alloc *alloc)
+{
+	return vma->vm_ops == &winvm_vm_ops && vma->vm_private_data == alloc;
+}
+
+/* The allocation mapped at @addr, or NULL.  Caller holds mmap_lock. */
+struct winvm_alloc *winvm_find_alloc(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+	mmap_assert_locked(mm);
+	if (!vma || vma->vm_ops != &winvm_vm_ops)
+		return NULL;
+	return vma->vm_private_data;
+}
+
+/* End of the run of @alloc's VMAs that starts at or before @addr. */
+unsigned long winvm_alloc_mapped_end(struct mm_struct *mm, struct winvm_alloc *alloc,
+				     unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (;;) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !winvm_vma_is(vma, alloc))
+			return addr;
+		addr = vma->vm_end;
+	}
+}
+
+bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
+			unsigned long start, unsigned long end)
+{
+	return start < end && winvm_alloc_mapped_end(mm, alloc, start) >= end;
+}
+
+/*
+ * Drop the PTEs of [start, end) in every view of the pages, so the next
+ * access goes through ->fault again.  Lossless: the data stays in shmem.
+ */
+void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+	unmap_mapping_range(alloc->shm->f_mapping,
+			    (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
+			    end - start, 1);
+}
+
+/* Free the contents of [start, end); called without mmap_lock (i_rwsem nests outside it). */
+int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+	return vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
+			     end - start);
+}
+
+/*
+ * Map [addr, addr + len) of @alloc with vm_mmap() of the mapper file.
+ * @fixed replaces what is there (our own VMAs, during surgery); otherwise
+ * the range must be free.
+ */
+int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long addr, unsigned long len, bool exec, bool fixed)
+{
+	unsigned long prot = PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0);
+	unsigned long flags = MAP_SHARED | (fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+	unsigned long ret;
+
+	lockdep_assert_held(&wmm->op_lock);
+	wmm->map_alloc = alloc;
+	alloc->surgeon = current;
+	ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
+		      (unsigned long)winvm_pgoff(alloc, addr) << PAGE_SHIFT);
+	alloc->surgeon = NULL;
+	wmm->map_alloc = NULL;
+	if (IS_ERR_VALUE(ret))
+		return (int)ret;
+	if (WARN_ON_ONCE(ret != addr))
+		return -EFAULT;
+	return 0;
+}
+
+struct winvm_run {
+	unsigned long start, end;
+	int cls;		/* 1 exec, 0 not, -1 either (reserved pages) */
+};
+
+struct winvm_runs {
+	struct winvm_run *v;
+	unsigned int n, cap;
+};
+
+static int winvm_runs_add(struct winvm_runs *r, unsigned long start,
+			  unsigned long end, int cls, bool merge)
+{
+	struct winvm_run *v;
+
+	if (merge && r->n && r->v[r->n - 1].end == start && r->v[r->n - 1].cls == cls) {
+		r->v[r->n - 1].end = end;
+		return 0;
+	}
+	if (r->n == r->cap) {
+		v = krealloc_array(r->v, r->cap ? r->cap * 2 : 16, sizeof(*v), GFP_KERNEL);
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = r->cap ? r->cap * 2 : 16;
+	}
+	r->v[r->n++] = (struct winvm_run){ start, end, cls };
+	return 0;
+}
+
+/*
+ * Work out the execute class each page of [start, end) needs: committed
+ * executable pages need an exec VMA, other committed pages a non-exec one,
+ * reserved pages take whatever their neighbour has so VMAs stay few.
+ */
+static int winvm_exec_plan(struct winvm_alloc *alloc, unsigned long start,
+			   unsigned long end, int fallback, struct winvm_runs *plan)
+{
+	pgoff_t idx, next, stop = winvm_pgoff(alloc, end);
+	unsigned int i;
+	int ret = 0, cls;
+	u32 st;
+
+	mutex_lock(&alloc->state_lock);
+	for (idx = winvm_pgoff(alloc, start); idx < stop && !ret; idx = next) {
+		st = winvm_state_span(alloc, idx, stop, &next);
+		if (!(st & WINVM_PS_COMMIT))
+			cls = -1;
+		else
+			cls = winvm_is_exec_prot(st & WINVM_PS_PROT);
+		ret = winvm_runs_add(plan, alloc->origin + (idx << PAGE_SHIFT),
+				     alloc->origin + (next << PAGE_SHIFT), cls, true);
+	}
+	mutex_unlock(&alloc->state_lock);
+	if (ret)
+		return ret;
+
+	/* Don't-care runs inherit from the left, leading ones from the right. */
+	cls = fallback;
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].cls >= 0) {
+			cls = plan->v[i].cls;
+			break;
+		}
+	for (i = 0; i < plan->n; i++) {
+		if (plan->v[i].cls < 0)
+			plan->v[i].cls = cls;
+		cls = plan->v[i].cls;
+	}
+	/* Merge neighbours that now agree. */
+	for (i = 1; i < plan->n; ) {
+		if (plan->v[i].cls == plan->v[i - 1].cls) {
+			plan->v[i - 1].end = plan->v[i].end;
+			memmove(&plan->v[i], &plan->v[i + 1],
+				(plan->n - i - 1) * sizeof(plan->v[0]));
+			plan->n--;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Make the VMAs around [start, end) carry VM_EXEC exactly where the pages
+ * are executable.  Only the VMAs touching the range are considered, so the
+ * cost follows the change, not the size of the allocation.
+ */
+int winvm_sync_exec(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = wmm->mm;
+	struct winvm_runs have = {}, plan = {};
+	struct vm_area_struct *vma;
+	unsigned long lo, hi, pos;
+	unsigned int i, j;
+	int ret = 0;
+
+	lockdep_assert_held(&wmm->op_lock);
+	mmap_read_lock(mm);
+	lo = start;
+	vma = start > alloc->base ? vma_lookup(mm, start - 1) : NULL;
+	if (vma && winvm_vma_is(vma, alloc))
+		lo = vma->vm_start;
+	pos = lo;
+	while ((vma = vma_lookup(mm, pos)) && winvm_vma_is(vma, alloc)) {
+		ret = winvm_runs_add(&have, vma->vm_start, vma->vm_end,
+				     !!(vma->vm_flags & VM_EXEC), false);
+		if (ret)
+			break;
+		pos = vma->vm_end;
+		if (pos > end)
+			break;
+	}
+	hi = pos;
+	if (!ret && lo < hi)
+		ret = winvm_exec_plan(alloc, lo, hi, have.n ? have.v[0].cls : 0, &plan);
+	mmap_read_unlock(mm);
+	if (ret || lo >= hi)
+		goto out;
+
+	/*
+	 * A planned run is fine as it is only if exactly one existing VMA
+	 * matches it; anything else is remapped, which also merges VMAs that
+	 * were split earlier and now agree again.
+	 */
+	for (i = 0; i < plan.n && !ret; i++) {
+		bool ok = false;
+
+		for (j = 0; j < have.n; j++) {
+			if (have.v[j].start == plan.v[i].start &&
+			    have.v[j].end == plan.v[i].end &&
+			    have.v[j].cls == plan.v[i].cls) {
+				ok = true;
+				break;
+			}
+		}
+		if (!ok)
+			ret = winvm_map_range(wmm, alloc, plan.v[i].start,
+					      plan.v[i].end - plan.v[i].start,
+					      plan.v[i].cls, true);
+	}
+out:
+	kfree(have.v);
+	kfree(plan.v);
+	return ret;
+}
+
+/*
+ * NT partial release: the pages from @at on become a separate allocation
+ * sharing the same shmem file.  Called with op_lock and mmap_lock (write)
+ * held, after [.., at) and [at, ..) were separated by an unmap, so every
+ * VMA is entirely on one side.
+ */
+struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long at)
+{
+	struct mm_struct *mm = alloc->wmm->mm;
+	unsigned long end = alloc->base + alloc->size;
+	struct vm_area_struct *vma;
+	struct winvm_alloc *tail;
+	pgoff_t idx, next, stop;
+	u32 st;
+	int ret = 0;
+
+	mmap_assert_write_locked(mm);
+	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+	if (!tail)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&tail->ref);
+	mutex_init(&tail->state_lock);
+	mt_init_flags(&tail->pages, MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&tail->pages, &tail->state_lock);
+	kref_get(&alloc->wmm->ref);
+	tail->wmm = alloc->wmm;
+	tail->shm = get_file(alloc->shm);
+	tail->shm_ops = alloc->shm_ops;
+	tail->origin = alloc->origin;
+	tail->base = at;
+	tail->size = end - at;
+	tail->alloc_protect = alloc->alloc_protect;
+	tail->cache_attr = alloc->cache_attr;
+
+	mutex_lock(&alloc->state_lock);
+	mutex_lock_nested(&tail->state_lock, SINGLE_DEPTH_NESTING);
+	stop = winvm_pgoff(alloc, end);
+	for (idx = winvm_pgoff(alloc, at); idx < stop && !ret; idx = next) {
+		st = winvm_state_span(alloc, idx, stop, &next);
+		if (st)
+			ret = winvm_state_set(tail, idx, next - 1, st);
+	}
+	if (!ret)
+		ret = winvm_state_set(alloc, winvm_pgoff(alloc, at),
+				      winvm_pgoff(alloc, end) - 1, 0);
+	if (!ret)
+		alloc->size = at - alloc->base;
+	mutex_unlock(&tail->state_lock);
+	mutex_unlock(&alloc->state_lock);
+	if (ret) {
+		winvm_alloc_put(tail);
+		return ERR_PTR(ret);
+	}
+
+	for (vma = find_vma(mm, at); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (!winvm_vma_is(vma, alloc))
+			continue;
+		vma->vm_private_data = tail;
+		kref_get(&tail->ref);
+		/* Cannot drop the last reference: the caller holds one. */
+		winvm_alloc_put(alloc);
+	}
+	return tail;
+}
+
+static void winvm_vm_open(struct vm_area_struct *vma)
+{
+	struct winvm_alloc *alloc = vma->vm_private_data;
+
+	/* A split, or a copy into a child after MADV_DOFORK; see ->fault. */
+	kref_get(&alloc->ref);
+}
+
+static void winvm_vm_close(struct vm_area_struct *vma)
+{
+	winvm_alloc_put(vma->vm_private_data);
+}
+
+/* Only winvm's own surgery may split; a user munmap/mremap of part fails. */
+static int winvm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct winvm_alloc *alloc = vma->vm_private_data;
+
+	return READ_ONCE(alloc->surgeon) == current ? 0 : -EINVAL;
+}
+
+/* Protections are winvm's to set (MEM_PROTECT); mprotect would bypass them. */
+static int winvm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end, unsigned long newflags)
+{
+	return -EACCES;
+}
+
+static int winvm_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+const struct vm_operations_struct winvm_vm_ops = {
+	.open		= winvm_vm_open,
+	.close		= winvm_vm_close,
+	.may_split	= winvm_vm_may_split,
+	.mprotect	= winvm_vm_mprotect,
+	.mremap		= winvm_vm_mremap,
+	.fault		= winvm_fault,
+	.page_mkwrite	= winvm_page_mkwrite,
+};
+
+/*
+ * The mapper file only ever reaches vm_mmap() from winvm_map_range(); it
+ * trades itself for the allocation's shmem file and puts our vm_ops over
+ * shmem's.  No ->map_pages: it would map pages without asking ->fault.
+ */
+static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct winvm_mm *wmm = file->private_data;
+	struct winvm_alloc *alloc = wmm->map_alloc;
+	int ret;
+
+	if (!alloc || READ_ONCE(alloc->surgeon) != current)
+		return -ENODEV;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	winvm_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NOHUGEPAGE);
+	if (!(vma->vm_flags & VM_EXEC))
+		winvm_vm_flags_clear(vma, VM_MAYEXEC);
+	vma_set_file(vma, alloc->shm);
+	ret = alloc->shm->f_op->mmap(alloc->shm, vma);
+	if (ret)
+		return ret;
+	alloc->shm_ops = vma->vm_ops;
+	vma->vm_ops = &winvm_vm_ops;
+	vma->vm_private_data = alloc;
+	kref_get(&alloc->ref);
+	return 0;
+}
+
+const struct file_operations winvm_mapper_fops = {
+	.owner	= THIS_MODULE,
+	.mmap	= winvm_mapper_mmap,
+};

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Enforcement: the fault handlers that turn per-page NT state into
+ * allowed accesses, access violations and one-shot guard-page hits, and
+ * the per-thread fault records userspace reads to tell them apart.
+ */
+
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "winvm.h"
+
+static u32 winvm_fault_access(unsigned int flags)
+{
+	if (flags & FAULT_FLAG_INSTRUCTION)
+		return WINVM_EXCEPTION_EXECUTE_FAULT;
+	if (flags & FAULT_FLAG_WRITE)
+		return WINVM_EXCEPTION_WRITE_FAULT;
+	return WINVM_EXCEPTION_READ_FAULT;
+}
+
+/*
+ * Reads of PAGE_EXECUTE pages are allowed: x86-64 cannot map a page
+ * execute-only, and Windows on x64 lets such reads through as well.
+ */
+static bool winvm_access_ok(u32 st, u32 access)
+{
+	u32 prot = st & WINVM_PS_PROT;
+
+	if (!(st & WINVM_PS_COMMIT))
+		return false;
+	switch (access) {
+	case WINVM_EXCEPTION_EXECUTE_FAULT:
+		return winvm_is_exec_prot(prot);
+	case WINVM_EXCEPTION_WRITE_FAULT:
+		return prot == WINVM_PAGE_READWRITE ||
+		       prot == WINVM_PAGE_EXECUTE_READWRITE;
+	default:
+		return prot != WINVM_PAGE_NOACCESS;
+	}
+}
+
+/*
+ * Remember what the faulting thread hit, so its SIGSEGV handler can ask.
+ * Best effort: without memory the handler sees a plain access violation.
+ */
+static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
+			       u32 access, u32 status)
+{
+	struct winvm_fault_rec *rec, *old;
+
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+	if (!rec)
+		return;
+	rec->address = addr;
+	rec->access = access;
+	rec->status = status;
+	old = xa_store(&wmm->faults, task_pid_nr(current), rec, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		kfree(rec);
+		return;
+	}
+	kfree(old);
+}
+
+/*
+ * The PTE is absent: decide reserved / no-access / guard / allowed.  A
+ * guard is consumed only by a user-mode access, and cleared before the
+ * signal is raised, so the retried access succeeds (NT's one-shot guard).
+ * Kernel-mode accesses (uaccess, GUP) just fail with EFAULT.
+ */
+vm_fault_t winvm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct winvm_alloc *alloc = vma->vm_private_data;
+	u32 access = winvm_fault_access(vmf->flags);
+	bool user = vmf->flags & FAULT_FLAG_USER;
+	u32 st, status;
+	bool ok;
+
+	/* A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing. */
+	if (vma->vm_mm != alloc->wmm->mm)
+		return VM_FAULT_SIGBUS;
+
+	mutex_lock(&alloc->state_lock);
+	st = winvm_state_get(alloc, vmf->pgoff);
+	if ((st & WINVM_PS_COMMIT) && (st & WINVM_PS_GUARD)) {
+		int err = 0;
+
+		if (user)
+			err = winvm_state_set(alloc, vmf->pgoff, vmf->pgoff,
+					      st & ~WINVM_PS_GUARD);
+		mutex_unlock(&alloc->state_lock);
+		if (err)
+			return VM_FAULT_OOM;
+		if (!user)
+			return VM_FAULT_SIGSEGV;
+		status = WINVM_STATUS_GUARD_PAGE_VIOLATION;
+		goto deny;
+	}
+	ok = winvm_access_ok(st, access);
+	mutex_unlock(&alloc->state_lock);
+	if (ok)
+		return alloc->shm_ops->fault(vmf);
+	status = WINVM_STATUS_ACCESS_VIOLATION;
+deny:
+	if (user)
+		winvm_record_fault(alloc->wmm, vmf->real_address, access, status);
+	return VM_FAULT_SIGSEGV;
+}
+
+/*
+ * A read-only PTE is about to become writable (every first write, since
+ * the VMA is write-notified).  The core rewrites vmf->flags here, so user
+ * and kernel writes cannot be told apart; a record left by a kernel write
+ * is harmless because userspace matches records by address.
+ */
+vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
+{
+	struct winvm_alloc *alloc = vmf->vma->vm_private_data;
+	u32 st;
+
+	if (vmf->vma->vm_mm != alloc->wmm->mm)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&alloc->state_lock);
+	st = winvm_state_get(alloc, vmf->pgoff);
+	mutex_unlock(&alloc->state_lock);
+	if (!(st & WINVM_PS_GUARD) &&
+	    winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT))
+		return 0;
+	winvm_record_fault(alloc->wmm, vmf->real_address,
+			   WINVM_EXCEPTION_WRITE_FAULT, WINVM_STATUS_ACCESS_VIOLATION);
+	return VM_FAULT_SIGSEGV;
+}
+
+u32 winvm_fault_info(struct winvm_mm *wmm, void *arg)
+{
+	struct winvm_fault_info_args *args = arg;
+	struct winvm_fault_rec *rec;
+
+	if (args->flags || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	rec = xa_erase(&wmm->faults, task_pid_nr(current));
+	if (!rec)
+		return WINVM_STATUS_NOT_FOUND;
+	args->address = rec->address;
+	args->access = rec->access;
+	args->fault_status = rec->status;
+	kfree(rec);
+	return WINVM_STATUS_SUCCESS;
+}

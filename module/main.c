@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * winvm: Windows NT virtual-memory semantics for Linux processes.
+ *
+ * This file owns the /dev/winvm device, the per-mm object every open file
+ * of one process shares, the private pseudo filesystem the mapper files
+ * live on, and the ioctl dispatch.  See winvm.h for the design and the lock
+ * order.
+ */
+
+#include <linux/fs_context.h>
+#include <linux/hashtable.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "winvm.h"
+
+#define WINVM_FS_MAGIC	0x77696e76	/* "winv" */
+
+/* mm -> winvm_mm; see winvm.h for why this lock nests inside mmap_lock. */
+static DEFINE_MUTEX(winvm_mms_lock);
+static DEFINE_HASHTABLE(winvm_mms, 6);
+static struct vfsmount *winvm_mnt;
+
+static int winvm_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, WINVM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/*
+ * Mapper files live on a private pseudo filesystem rather than anon_inodefs:
+ * newer kernels mark anon_inodefs noexec, which would forbid executable
+ * allocations, and a private superblock keeps our inodes to ourselves.
+ */
+static struct file_system_type winvm_fs_type = {
+	.name			= "winvm",
+	.init_fs_context	= winvm_fs_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+/*
+ * HighestUserAddress.  DEFAULT_MAP_WINDOW keeps us in the 47-bit space
+ * Linux hands out without hints, even on 5-level paging machines; that
+ * also makes the value Windows' own 0x7ffffffeffff on x86-64.
+ */
+u64 winvm_max_address(void)
+{
+#ifdef DEFAULT_MAP_WINDOW
+	return round_down(DEFAULT_MAP_WINDOW, WINVM_GRANULARITY) - 1;
+#else
+	return round_down(TASK_SIZE, WINVM_GRANULARITY) - 1;
+#endif
+}
+
+int winvm_status_errno(u32 status)
+{
+	switch (status) {
+	case WINVM_STATUS_SUCCESS:
+	case WINVM_STATUS_OBJECT_NAME_EXISTS:
+		return 0;
+	case WINVM_STATUS_CONFLICTING_ADDRESSES:
+		return -EEXIST;
+	case WINVM_STATUS_NO_MEMORY:
+	case WINVM_STATUS_COMMITMENT_LIMIT:
+		return -ENOMEM;
+	case WINVM_STATUS_MEMORY_NOT_ALLOCATED:
+	case WINVM_STATUS_NOT_MAPPED_VIEW:
+	case WINVM_STATUS_NOT_COMMITTED:
+	case WINVM_STATUS_INVALID_ADDRESS:
+		return -ENXIO;
+	case WINVM_STATUS_ACCESS_DENIED:
+	case WINVM_STATUS_ALREADY_COMMITTED:
+		return -EACCES;
+	case WINVM_STATUS_NOT_SUPPORTED:
+	case WINVM_STATUS_NOT_IMPLEMENTED:
+		return -EOPNOTSUPP;
+	case WINVM_STATUS_INVALID_HANDLE:
+		return -EBADF;
+	case WINVM_STATUS_UNSUCCESSFUL:
+		return -ENODATA;
+	case WINVM_STATUS_NOT_FOUND:
+		return -ENOENT;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void winvm_mm_release(struct kref *ref)
+	__releases(&winvm_mms_lock)
+{
+	struct winvm_mm *wmm = container_of(ref, struct winvm_mm, ref);
+	struct winvm_fault_rec *rec;
+	unsigned long tid;
+
+	hash_del(&wmm->node);
+	mutex_unlock(&winvm_mms_lock);
+
+	xa_for_each(&wmm->faults, tid, rec)
+		kfree(rec);
+	xa_destroy(&wmm->faults);
+	fput(wmm->mapper);
+	mmdrop(wmm->mm);
+	kfree(wmm);
+}
+
+void winvm_mm_put(struct winvm_mm *wmm)
+{
+	kref_put_mutex(&wmm->ref, winvm_mm_release, &winvm_mms_lock);
+}
+
+static struct winvm_mm *winvm_mm_create(struct mm_struct *mm)
+{
+	struct winvm_mm *wmm;
+	struct inode *inode;
+	struct file *file;
+
+	wmm = kzalloc(sizeof(*wmm), GFP_KERNEL_ACCOUNT);
+	if (!wmm)
+		return ERR_PTR(-ENOMEM);
+
+	/*
+	 * The mapper pins the module (its fput drops the reference): our
+	 * vm_ops must outlive every VMA, and the winvm_mm, which owns the
+	 * mapper, lives as long as any allocation does.
+	 */
+	if (!try_module_get(THIS_MODULE)) {
+		kfree(wmm);
+		return ERR_PTR(-ENOENT);
+	}
+	inode = alloc_anon_inode(winvm_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		module_put(THIS_MODULE);
+		kfree(wmm);
+		return ERR_CAST(inode);
+	}
+	file = alloc_file_pseudo(inode, winvm_mnt, "winvm", O_RDWR, &winvm_mapper_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		module_put(THIS_MODULE);
+		kfree(wmm);
+		return ERR_CAST(file);
+	}
+	file->private_data = wmm;
+
+	kref_init(&wmm->ref);
+	mutex_init(&wmm->op_lock);
+	xa_init(&wmm->faults);
+	wmm->mapper = file;
+	mmgrab(mm);
+	wmm->mm = mm;
+	return wmm;
+}
+
+/* Find or create the winvm_mm of @mm; returns it with a reference held. */
+static struct winvm_mm *winvm_mm_get(struct mm_struct *mm)
+{
+	struct winvm_mm *wmm, *fresh;
+
+	mutex_lock(&winvm_mms_lock);
+	hash_for_each_possible(winvm_mms, wmm, node, (unsigned long)mm) {
+		if (wmm->mm == mm) {
+			kref_get(&wmm->ref);
+			mutex_unlock(&winvm_mms_lock);
+			return wmm;
+		}
+	}
+	mutex_unlock(&winvm_mms_lock);
+
+	fresh = winvm_mm_create(mm);
+	if (IS_ERR(fresh))
+		return fresh;
+
+	mutex_lock(&winvm_mms_lock);
+	hash_for_each_possible(winvm_mms, wmm, node, (unsigned long)mm) {
+		if (wmm->mm == mm) {
+			/* Lost a race with another open() of the same mm. */
+			kref_get(&wmm->ref);
+			mutex_unlock(&winvm_mms_lock);
+			fput(fresh->mapper);
+			mmdrop(fresh->mm);
+			kfree(fresh);
+			return wmm;
+		}
+	}
+	hash_add(winvm_mms, &fresh->node, (unsigned long)mm);
+	mutex_unlock(&winvm_mms_lock);
+	return fresh;
+}
+
+static int winvm_open(struct inode *inode, struct file *file)
+{
+	struct winvm_mm *wmm;
+
+	if (!current->mm)
+		return -EINVAL;
+	wmm = winvm_mm_get(current->mm);
+	if (IS_ERR(wmm))
+		return PTR_ERR(wmm);
+	file->private_data = wmm;
+	return nonseekable_open(inode, file);
+}
+
+static int winvm_release(struct inode *inode, struct file *file)
+{
+	winvm_mm_put(file->private_data);
+	return 0;
+}
+
+static u32 winvm_info_get(struct winvm_mm *wmm, void *arg)
+{
+	struct winvm_info_args *args = arg;
+	unsigned int i;
+
+	if (args->flags || args->pad)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	for (i = 0; i < ARRAY_SIZE(args->reserved); i++)
+		if (args->reserved[i])
+			return WINVM_STATUS_INVALID_PARAMETER;
+
+	args->abi_version = WINVM_ABI_VERSION;
+	args->page_size = PAGE_SIZE;
+	args->allocation_granularity = WINVM_GRANULARITY;
+	args->min_address = WINVM_MIN_ADDR;
+	args->max_address = winvm_max_address();
+	/* Large pages need SeLockMemoryPrivilege-like policy; not offered yet. */
+	args->large_page_minimum = 0;
+	args->features = WINVM_FEATURE_PRIVATE | WINVM_FEATURE_GUARD;
+	return WINVM_STATUS_SUCCESS;
+}
+
+/*
+ * Every argument struct has a u32 "status" that receives the NTSTATUS; the
+ * table says where it is, so one path copies in, calls, and copies out.
+ */
+struct winvm_ioctl_desc {
+	unsigned int cmd;
+	size_t status_offset;
+	bool needs_mm;
+	bool serial;		/* changes the address space: take op_lock */
+	u32 (*call)(struct winvm_mm *wmm, void *args);
+};
+
+#define WINVM_IOCTL(c, type, mm, ser, fn) {				\
+	.cmd = c,							\
+	.status_offset = offsetof(type, status),			\
+	.needs_mm = mm,							\
+	.serial = ser,							\
+	.call = fn,							\
+}
+
+static const struct winvm_ioctl_desc winvm_ioctls[] = {
+	WINVM_IOCTL(WINVM_IOC_INFO_GET, struct winvm_info_args, false, false, winvm_info_get),
+	WINVM_IOCTL(WINVM_IOC_MEM_ALLOC, struct winvm_alloc_args, true, true, winvm_mem_alloc),
+	WINVM_IOCTL(WINVM_IOC_MEM_FREE, struct winvm_free_args, true, true, winvm_mem_free),
+	WINVM_IOCTL(WINVM_IOC_MEM_PROTECT, struct winvm_protect_args, true, true,
+		    winvm_mem_protect),
+	WINVM_IOCTL(WINVM_IOC_MEM_QUERY, struct winvm_query_args, true, false, winvm_mem_query),
+	WINVM_IOCTL(WINVM_IOC_FAULT_INFO, struct winvm_fault_info_args, true, false,
+		    winvm_fault_info),
+};
+
+union winvm_any_args {
+	struct winvm_info_args info;
+	struct winvm_alloc_args alloc;
+	struct winvm_free_args free;
+	struct winvm_protect_args protect;
+	struct winvm_query_args query;
+	struct winvm_fault_info_args fault;
+};
+
+static long winvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct winvm_mm *wmm = file->private_data;
+	void __user *argp = (void __user *)arg;
+	const struct winvm_ioctl_desc *desc = NULL;
+	union winvm_any_args args;
+	size_t size = _IOC_SIZE(cmd);
+	unsigned int i;
+	u32 status;
+
+	for (i = 0; i < ARRAY_SIZE(winvm_ioctls); i++) {
+		if (winvm_ioctls[i].cmd == cmd) {
+			desc = &winvm_ioctls[i];
+			break;
+		}
+	}
+	if (!desc)
+		return -ENOIOCTLCMD;
+	BUILD_BUG_ON(sizeof(args) > 256);
+	if (copy_from_user(&args, argp, size))
+		return -EFAULT;
+
+	if (desc->needs_mm && wmm->mm != current->mm) {
+		status = WINVM_STATUS_INVALID_HANDLE;
+	} else if (desc->serial) {
+		if (mutex_lock_killable(&wmm->op_lock))
+			return -EINTR;
+		status = desc->call(wmm, &args);
+		mutex_unlock(&wmm->op_lock);
+	} else {
+		status = desc->call(wmm, &args);
+	}
+
+	memcpy((char *)&args + desc->status_offset, &status, sizeof(status));
+	if (copy_to_user(argp, &args, size))
+		return -EFAULT;
+	return winvm_status_errno(status);
+}
+
+static const struct file_operations winvm_fops = {
+	.owner		= THIS_MODULE,
+	.open		= winvm_open,
+	.release	= winvm_release,
+	.unlocked_ioctl	= winvm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice winvm_misc = {
+	.minor		= MISC_DYNAMIC_MINOR,
+	.name		= "winvm",
+	.fops		= &winvm_fops,
+	.mode		= 0666,
+};
+
+static int __init winvm_init(void)
+{
+	int ret;
+
+	winvm_mnt = kern_mount(&winvm_fs_type);
+	if (IS_ERR(winvm_mnt))
+		return PTR_ERR(winvm_mnt);
+	ret = misc_register(&winvm_misc);
+	if (ret) {
+		kern_unmount(winvm_mnt);
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit winvm_exit(void)
+{
+	misc_deregister(&winvm_misc);
+	kern_unmount(winvm_mnt);
+}
+
+module_init(winvm_init);
+module_exit(winvm_exit);
+
+MODULE_AUTHOR("The winvm authors");
+MODULE_DESCRIPTION("Windows NT virtual-memory semantics for Linux processes");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * NtQueryVirtualMemory: MemoryBasicInformation and MemoryRegionInformation
+ * for winvm allocations, for free space, and for ordinary Linux mappings
+ * (so a VirtualQuery walk of the whole address space makes sense).
+ */
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+
+#include "winvm.h"
+
+/* Translate Linux VMA permissions into the closest Windows protection. */
+static u32 winvm_linux_protect(struct vm_area_struct *vma)
+{
+	bool cow = vma->vm_file && !(vma->vm_flags & VM_SHARED);
+	unsigned long f = vma->vm_flags;
+
+	if (f & VM_EXEC) {
+		if (f & VM_WRITE)
+			return cow ? WINVM_PAGE_EXECUTE_WRITECOPY : WINVM_PAGE_EXECUTE_READWRITE;
+		return f & VM_READ ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_EXECUTE;
+	}
+	if (f & VM_WRITE)
+		return cow ? WINVM_PAGE_WRITECOPY : WINVM_PAGE_READWRITE;
+	return f & VM_READ ? WINVM_PAGE_READONLY : WINVM_PAGE_NOACCESS;
+}
+
+static void winvm_query_linux(struct vm_area_struct *vma, unsigned long page,
+			      struct winvm_query_args *args)
+{
+	u32 prot = winvm_linux_protect(vma);
+
+	args->base_address = page;
+	args->allocation_base = vma->vm_start;
+	args->allocation_protect = prot;
+	args->region_size = vma->vm_end - page;
+	args->state = WINVM_MEM_COMMIT;
+	args->protect = prot;
+	/* Executable file mappings are what the loader made: images. */
+	if (!vma->vm_file)
+		args->type = WINVM_MEM_PRIVATE;
+	else if (vma->vm_flags & VM_EXEC)
+		args->type = WINVM_MEM_IMAGE;
+	else
+		args->type = WINVM_MEM_MAPPED;
+	args->allocation_size = vma->vm_end - vma->vm_start;
+	args->commit_size = args->allocation_size;
+}
+
+static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
+			      unsigned long page, struct winvm_query_args *args)
+{
+	unsigned long a_end = alloc->base + alloc->size, end;
+	pgoff_t idx, next, stop;
+	u64 committed = 0;
+	u32 st, want;
+
+	end = min(a_end, winvm_alloc_mapped_end(mm, alloc, page));
+	stop = winvm_pgoff(alloc, end);
+	mutex_lock(&alloc->state_lock);
+	want = winvm_state_get(alloc, winvm_pgoff(alloc, page)) & WINVM_PS_VISIBLE;
+	/* RegionSize: the run of pages that look the same, within the allocation. */
+	for (idx = winvm_pgoff(alloc, page); idx < stop; idx = next) {
+		st = winvm_state_span(alloc, idx, stop, &next);
+		if ((st & WINVM_PS_VISIBLE) != want)
+			break;
+	}
+	args->base_address = page;
+	args->allocation_base = alloc->base;
+	args->allocation_protect = alloc->alloc_protect;
+	args->region_size = alloc->origin + ((unsigned long)idx << PAGE_SHIFT) - page;
+	args->state = want & WINVM_PS_COMMIT ? WINVM_MEM_COMMIT : WINVM_MEM_RESERVE;
+	args->protect = winvm_visible_protect(alloc, want);
+	args->type = WINVM_MEM_PRIVATE;
+	args->allocation_size = alloc->size;
+	stop = winvm_pgoff(alloc, a_end);
+	for (idx = winvm_pgoff(alloc, alloc->base); idx < stop; idx = next) {
+		st = winvm_state_span(alloc, idx, stop, &next);
+		if (st & WINVM_PS_COMMIT)
+			committed += next - idx;
+	}
+	mutex_unlock(&alloc->state_lock);
+	args->commit_size = committed << PAGE_SHIFT;
+	args->region_flags = WINVM_REGION_WINVM;
+}
+
+u32 winvm_mem_query(struct winvm_mm *wmm, void *arg)
+{
+	struct winvm_query_args *args = arg;
+	struct mm_struct *mm = wmm->mm;
+	unsigned long page, top = winvm_max_address() + 1;
+	struct vm_area_struct *vma;
+
+	if (args->flags || args->pad || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (args->address > winvm_max_address())
+		return WINVM_STATUS_INVALID_PARAMETER;
+	page = round_down(args->address, PAGE_SIZE);
+
+	args->region_flags = 0;
+	args->allocation_size = 0;
+	args->commit_size = 0;
+	if (mmap_read_lock_killable(mm))
+		return WINVM_STATUS_NO_MEMORY;
+	vma = find_vma(mm, page);
+	if (vma && vma->vm_start <= page) {
+		if (vma->vm_ops == &winvm_vm_ops)
+			winvm_query_alloc(mm, vma->vm_private_data, page, args);
+		else
+			winvm_query_linux(vma, page, args);
+	} else {
+		args->base_address = page;
+		args->allocation_base = 0;
+		args->allocation_protect = 0;
+		args->region_size = (vma ? min(vma->vm_start, top) : top) - page;
+		args->state = WINVM_MEM_FREE;
+		args->protect = WINVM_PAGE_NOACCESS;
+		args->type = 0;
+	}
+	mmap_read_unlock(mm);
+	return WINVM_STATUS_SUCCESS;
+}

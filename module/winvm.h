@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * winvm internals.
+ *
+ * Design: every allocation is one or more real VMAs in the caller's mm,
+ * created with vm_mmap() of a module-private "mapper" file whose ->mmap
+ * swaps in the allocation's shmem file (vma_set_file) and layers our
+ * vm_ops over shmem's.  Contents live in the shmem page cache; per-page NT
+ * state (committed, protection, guard) lives in a maple tree per
+ * allocation and is enforced in ->fault (reads, fetches, guards, reserved
+ * pages) and ->page_mkwrite (writes; the VMA is shared and write-notified,
+ * so every first write reaches us).  Protection downgrades zap PTEs, which
+ * is lossless because the data stays in shmem.  Only the execute
+ * permission is VMA-wide (NX comes from vm_page_prot), so an allocation is
+ * split into VMAs only where the execute class changes.
+ *
+ * Locking, outermost first:
+ *
+ *   winvm_mm->op_lock     mutex; serialises every winvm operation on one
+ *                         mm and protects map_alloc/map_task (the request
+ *                         the mapper's ->mmap answers).  Held around
+ *                         vm_mmap()/vm_munmap()/vfs_fallocate(), so it
+ *                         nests outside mmap_lock.
+ *   mmap_lock             taken by the ioctls (write, for state changes
+ *                         and zaps; read, for queries) and held by the
+ *                         core around our vm_ops.  Our VMAs have no
+ *                         ->map_pages, so on 6.12 faults never run under a
+ *                         per-VMA lock only.
+ *   winvm_alloc->state_lock
+ *                         mutex; protects the page-state tree and base,
+ *                         size.  Taken in ->fault/->page_mkwrite (which may
+ *                         sleep) and by ioctls under mmap_lock.
+ *
+ * No copy_from_user/copy_to_user happens under mmap_lock or state_lock:
+ * the ioctl layer copies the argument struct in before and out after.
+ * winvm_mms_lock (global) guards the mm -> winvm_mm table; it is taken
+ * from ->close (under mmap_lock) when the last reference drops, so it never
+ * nests outside mmap_lock.
+ */
+#ifndef WINVM_INTERNAL_H
+#define WINVM_INTERNAL_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/maple_tree.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+#include <linux/winvm.h>
+
+#define WINVM_GRANULARITY	0x10000UL
+#define WINVM_MIN_ADDR		0x10000UL
+
+/* Per-page state stored in the maple tree; reserved pages have no entry. */
+#define WINVM_PS_PROT		0x0ffU	/* one WINVM_PAGE_* base value */
+#define WINVM_PS_GUARD		0x100U	/* == WINVM_PAGE_GUARD */
+#define WINVM_PS_COMMIT		0x1000U
+#define WINVM_PS_RESET		0x2000U	/* MEM_RESET discarded the data */
+#define WINVM_PS_VISIBLE	(WINVM_PS_PROT | WINVM_PS_GUARD | WINVM_PS_COMMIT)
+
+/* One per mm that uses winvm; shared by every open file of that mm. */
+struct winvm_mm {
+	struct kref ref;
+	struct hlist_node node;		/* in winvm_mms, under winvm_mms_lock */
+	struct mm_struct *mm;		/* mmgrab'ed */
+	struct mutex op_lock;
+	struct file *mapper;		/* vehicle for vm_mmap(), never in an fd table */
+	struct winvm_alloc *map_alloc;	/* op_lock: the allocation being mapped */
+	unsigned long map_exec;		/* op_lock: VM_EXEC or 0 for that mapping */
+	struct xarray faults;		/* tid -> struct winvm_fault_rec */
+};
+
+struct winvm_fault_rec {
+	u64 address;
+	u32 access;
+	u32 status;
+};
+
+/*
+ * An NT allocation (VAD).  Referenced by each of its VMAs and by
+ * operations in flight; it keeps its winvm_mm alive.  Several allocations
+ * may share one shmem file after an NT partial release split one.
+ */
+struct winvm_alloc {
+	struct kref ref;
+	struct winvm_mm *wmm;
+	struct file *shm;
+	const struct vm_operations_struct *shm_ops;
+	unsigned long origin;		/* user address of shm page 0 */
+	unsigned long base;		/* state_lock (writers also hold mmap_lock) */
+	unsigned long size;		/* state_lock (writers also hold mmap_lock) */
+	u32 alloc_protect;		/* AllocationProtect */
+	u32 cache_attr;			/* PAGE_NOCACHE / PAGE_WRITECOMBINE, sticky */
+	struct task_struct *surgeon;	/* op_lock: may split our VMAs */
+	struct mutex state_lock;
+	struct maple_tree pages;	/* shm page index -> state (xa value) */
+};
+
+/* main.c */
+u64 winvm_max_address(void);
+int winvm_status_errno(u32 status);
+void winvm_mm_put(struct winvm_mm *wmm);
+
+/* alloc.c */
+extern const struct file_operations winvm_mapper_fops;
+extern const struct vm_operations_struct winvm_vm_ops;
+struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
+				       u32 protect);
+void winvm_alloc_put(struct winvm_alloc *alloc);
+struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long at);
+static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long addr)
+{
+	return (addr - alloc->origin) >> PAGE_SHIFT;
+}
+
+u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx);
+u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
+int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st);
+u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st);
+bool winvm_is_exec_prot(u32 prot);
+
+int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long addr, unsigned long len, bool exec, bool fixed);
+int winvm_sync_exec(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long start, unsigned long end);
+void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
+int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
+
+struct winvm_alloc *winvm_find_alloc(struct mm_struct *mm, unsigned long addr);
+bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
+			unsigned long start, unsigned long end);
+unsigned long winvm_alloc_mapped_end(struct mm_struct *mm, struct winvm_alloc *alloc,
+				     unsigned long addr);
+
+/* mem.c */
+u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg);
+u32 winvm_mem_free(struct winvm_mm *wmm, void *arg);
+u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg);
+
+/* query.c */
+u32 winvm_mem_query(struct winvm_mm *wmm, void *arg);
+
+/* fault.c */
+u32 winvm_fault_info(struct winvm_mm *wmm, void *arg);
+vm_fault_t winvm_fault(struct vm_fault *vmf);
+vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf);
+
+#endif /* WINVM_INTERNAL_H */

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for the winvm selftests.
+ *
+ * Every test binary includes this header once.  It provides:
+ *  - the "winvm" fixture: opens /dev/winvm (SKIP when the device is absent)
+ *    and installs the SIGSEGV/SIGBUS handler used for fault probing;
+ *  - thin ioctl wrappers that return the NTSTATUS and leave errno in
+ *    wv_errno, plus ASSERT_NT(), which checks both against the errno
+ *    mapping documented in <linux/winvm.h>;
+ *  - sigsetjmp-based probes (wv_try_read/write/call), in the style of
+ *    mainline tools/testing/selftests/mm/guard-regions.c;
+ *  - small address-space utilities (holes, /proc/self/maps, RSS).
+ */
+#ifndef WINVM_TEST_H
+#define WINVM_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/winvm.h>
+
+/*
+ * The 6.12 harness's TEST_F() wrapper keeps a local across setjmp(), which
+ * -Wextra reports as -Wclobbered in every test; the harness is used as
+ * shipped, so that one warning is silenced for the whole file.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+/* Its SIGALRM handler also has an unused parameter. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+
+#define WV_DEV		"/dev/winvm"
+#define WV_PAGE		0x1000ULL
+#define WV_GRAN		0x10000ULL
+#define WV_MIN_ADDR	0x10000ULL
+#define WV_MAX_ADDR	0x7ffffffeffffULL
+
+/* Short names for the constants used all over the tests. */
+#define NOACCESS	WINVM_PAGE_NOACCESS
+#define RO		WINVM_PAGE_READONLY
+#define RW		WINVM_PAGE_READWRITE
+#define WCOPY		WINVM_PAGE_WRITECOPY
+#define EX		WINVM_PAGE_EXECUTE
+#define EXR		WINVM_PAGE_EXECUTE_READ
+#define EXRW		WINVM_PAGE_EXECUTE_READWRITE
+#define EXWCOPY		WINVM_PAGE_EXECUTE_WRITECOPY
+#define GUARD		WINVM_PAGE_GUARD
+#define NOCACHE		WINVM_PAGE_NOCACHE
+#define WCOMBINE	WINVM_PAGE_WRITECOMBINE
+
+#define COMMIT		WINVM_MEM_COMMIT
+#define RESERVE		WINVM_MEM_RESERVE
+#define DECOMMIT	WINVM_MEM_DECOMMIT
+#define RELEASE		WINVM_MEM_RELEASE
+
+#define ST_OK		WINVM_STATUS_SUCCESS
+
+#define wv_barrier()	__asm__ __volatile__("" ::: "memory")
+#define U64(x)		((uint64_t)(uintptr_t)(x))
+#define PTR(x)		((void *)(uintptr_t)(x))
+
+/* ------------------------------------------------------------------ */
+/* NTSTATUS names and the errno each one must come with                */
+/* ------------------------------------------------------------------ */
+
+static inline const char *wv_status_name(uint32_t st)
+{
+	switch (st) {
+#define WV_NAME(x) case WINVM_STATUS_##x: return #x;
+	WV_NAME(SUCCESS)
+	WV_NAME(OBJECT_NAME_EXISTS)
+	WV_NAME(GUARD_PAGE_VIOLATION)
+	WV_NAME(BUFFER_OVERFLOW)
+	WV_NAME(PARTIAL_COPY)
+	WV_NAME(UNSUCCESSFUL)
+	WV_NAME(NOT_IMPLEMENTED)
+	WV_NAME(INVALID_INFO_CLASS)
+	WV_NAME(INFO_LENGTH_MISMATCH)
+	WV_NAME(ACCESS_VIOLATION)
+	WV_NAME(INVALID_HANDLE)
+	WV_NAME(INVALID_PARAMETER)
+	WV_NAME(INVALID_DEVICE_REQUEST)
+	WV_NAME(NO_MEMORY)
+	WV_NAME(CONFLICTING_ADDRESSES)
+	WV_NAME(NOT_MAPPED_VIEW)
+	WV_NAME(UNABLE_TO_FREE_VM)
+	WV_NAME(INVALID_VIEW_SIZE)
+	WV_NAME(INVALID_FILE_FOR_SECTION)
+	WV_NAME(ALREADY_COMMITTED)
+	WV_NAME(ACCESS_DENIED)
+	WV_NAME(NOT_COMMITTED)
+	WV_NAME(INVALID_PARAMETER_MIX)
+	WV_NAME(OBJECT_NAME_NOT_FOUND)
+	WV_NAME(OBJECT_NAME_COLLISION)
+	WV_NAME(SECTION_TOO_BIG)
+	WV_NAME(INVALID_PAGE_PROTECTION)
+	WV_NAME(SECTION_NOT_IMAGE)
+	WV_NAME(INVALID_IMAGE_NOT_MZ)
+	WV_NAME(FREE_VM_NOT_AT_BASE)
+	WV_NAME(MEMORY_NOT_ALLOCATED)
+	WV_NAME(NOT_SUPPORTED)
+	WV_NAME(INVALID_PARAMETER_1)
+	WV_NAME(INVALID_PARAMETER_2)
+	WV_NAME(INVALID_PARAMETER_3)
+	WV_NAME(INVALID_PARAMETER_4)
+	WV_NAME(INVALID_PARAMETER_5)
+	WV_NAME(MAPPED_FILE_SIZE_ZERO)
+	WV_NAME(COMMITMENT_LIMIT)
+	WV_NAME(INVALID_ADDRESS)
+	WV_NAME(MAPPED_ALIGNMENT)
+#undef WV_NAME
+	case 0xccccccccu:
+		return "<status not written>";
+	}
+	return "<unknown>";
+}
+
+/*
+ * The errno that must accompany @st (see the header comment of
+ * <linux/winvm.h>); 0 for success-class statuses, -1 where the ABI does not
+ * say (then the errno is not checked).
+ */
+static inline int wv_status_errno(uint32_t st)
+{
+	if ((st >> 30) <= 1)
+		return 0;
+	switch (st) {
+	case WINVM_STATUS_INVALID_PARAMETER:
+	case WINVM_STATUS_INVALID_PARAMETER_1:
+	case WINVM_STATUS_INVALID_PARAMETER_2:
+	case WINVM_STATUS_INVALID_PARAMETER_3:
+	case WINVM_STATUS_INVALID_PARAMETER_4:
+	case WINVM_STATUS_INVALID_PARAMETER_5:
+	case WINVM_STATUS_INVALID_PAGE_PROTECTION:
+	case WINVM_STATUS_UNABLE_TO_FREE_VM:
+	case WINVM_STATUS_FREE_VM_NOT_AT_BASE:
+	case WINVM_STATUS_INFO_LENGTH_MISMATCH:
+		return EINVAL;
+	case WINVM_STATUS_CONFLICTING_ADDRESSES:
+		return EEXIST;
+	case WINVM_STATUS_NO_MEMORY:
+	case WINVM_STATUS_COMMITMENT_LIMIT:
+		return ENOMEM;
+	case WINVM_STATUS_MEMORY_NOT_ALLOCATED:
+	case WINVM_STATUS_NOT_MAPPED_VIEW:
+	case WINVM_STATUS_NOT_COMMITTED:
+	case WINVM_STATUS_INVALID_ADDRESS:
+		return ENXIO;
+	case WINVM_STATUS_ACCESS_DENIED:
+	case WINVM_STATUS_ALREADY_COMMITTED:
+		return EACCES;
+	case WINVM_STATUS_NOT_SUPPORTED:
+		return EOPNOTSUPP;
+	case WINVM_STATUS_INVALID_HANDLE:
+		return EBADF;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctl wrappers                                                       */
+/* ------------------------------------------------------------------ */
+
+/* errno of this thread's last wrapper call, 0 when the ioctl returned 0. */
+static __thread int wv_errno __attribute__((unused));
+
+#define WV_GARBAGE32	0xccccccccu
+
+static inline uint32_t wv_info(int fd, struct winvm_info_args *info)
+{
+	/* Outputs start as garbage to prove the kernel writes them. */
+	memset(info, 0xcc, sizeof(*info));
+	info->flags = 0;
+	info->pad = 0;
+	memset(info->reserved, 0, sizeof(info->reserved));
+	wv_errno = ioctl(fd, WINVM_IOC_INFO_GET, info) ? errno : 0;
+	return info->status;
+}
+
+/* NtAllocateVirtualMemory: *addr and *size are in/out. */
+static inline uint32_t wv_alloc(int fd, uint64_t *addr, uint64_t *size,
+				uint64_t zero_bits, uint32_t type, uint32_t prot)
+{
+	struct winvm_alloc_args a = {
+		.address = *addr, .size = *size, .zero_bits = zero_bits,
+		.type = type, .protect = prot, .status = WV_GARBAGE32,
+	};
+
+	wv_errno = ioctl(fd, WINVM_IOC_MEM_ALLOC, &a) ? errno : 0;
+	*addr = a.address;
+	*size = a.size;
+	return a.status;
+}
+
+/* NtFreeVirtualMemory: *addr and *size are in/out. */
+static inline uint32_t wv_free(int fd, uint64_t *addr, uint64_t *size, uint32_t type)
+{
+	struct winvm_free_args a = {
+		.address = *addr, .size = *size, .type = type,
+		.status = WV_GARBAGE32,
+	};
+
+	wv_errno = ioctl(fd, WINVM_IOC_MEM_FREE, &a) ? errno : 0;
+	*addr = a.address;
+	*size = a.size;
+	return a.status;
+}
+
+/* NtProtectVirtualMemory: *addr and *size are in/out; @old may be NULL. */
+static inline uint32_t wv_protect(int fd, uint64_t *addr, uint64_t *size,
+				  uint32_t prot, uint32_t *old)
+{
+	struct winvm_protect_args a = {
+		.address = *addr, .size = *size, .protect = prot,
+		.old_protect = WV_GARBAGE32, .status = WV_GARBAGE32,
+	};
+
+	wv_errno = ioctl(fd, WINVM_IOC_MEM_PROTECT, &a) ? errno : 0;
+	*addr = a.address;
+	*size = a.size;
+	if (old)
+		*old = a.old_protect;
+	return a.status;
+}
+
+/* NtQueryVirtualMemory; every output field starts as 0xcc garbage. */
+static inline uint32_t wv_query(int fd, uint64_t addr, struct winvm_query_args *q)
+{
+	memset(q, 0xcc, sizeof(*q));
+	q->address = addr;
+	q->flags = 0;
+	q->pad = 0;
+	memset(q->reserved, 0, sizeof(q->reserved));
+	wv_errno = ioctl(fd, WINVM_IOC_MEM_QUERY, q) ? errno : 0;
+	return q->status;
+}
+
+static inline uint32_t wv_fault_info(int fd, struct winvm_fault_info_args *fi)
+{
+	memset(fi, 0xcc, sizeof(*fi));
+	fi->flags = 0;
+	memset(fi->reserved, 0, sizeof(fi->reserved));
+	wv_errno = ioctl(fd, WINVM_IOC_FAULT_INFO, fi) ? errno : 0;
+	return fi->status;
+}
+
+/* Convenience forms that drop the outputs. */
+static inline uint32_t wv_alloc_at(int fd, uint64_t addr, uint64_t size,
+				   uint32_t type, uint32_t prot)
+{
+	return wv_alloc(fd, &addr, &size, 0, type, prot);
+}
+
+static inline uint32_t wv_free_at(int fd, uint64_t addr, uint64_t size, uint32_t type)
+{
+	return wv_free(fd, &addr, &size, type);
+}
+
+static inline uint32_t wv_protect_at(int fd, uint64_t addr, uint64_t size, uint32_t prot)
+{
+	return wv_protect(fd, &addr, &size, prot, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Assertions                                                           */
+/* ------------------------------------------------------------------ */
+
+static inline bool wv_nt_check(struct __test_metadata *_metadata, int line,
+			       const char *call, uint32_t want, uint32_t got, int err)
+{
+	int werr = wv_status_errno(want);
+
+	if (got != want) {
+		TH_LOG("line %d: %s -> %s (0x%08x, errno %d), expected %s (0x%08x)",
+		       line, call, wv_status_name(got), got, err,
+		       wv_status_name(want), want);
+		return false;
+	}
+	if (werr >= 0 && err != werr) {
+		TH_LOG("line %d: %s -> %s with errno %d (%s), expected errno %d (%s)",
+		       line, call, wv_status_name(got), err, strerror(err), werr,
+		       strerror(werr));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * ASSERT_NT(expected status, wrapper call): the call must produce exactly
+ * that NTSTATUS and the errno the ABI maps it to (0 on success).  Like the
+ * harness's own ASSERT_*(), it may be followed by TH_LOG(...).
+ */
+#define ASSERT_NT(expected, call)						\
+	ASSERT_TRUE(({ uint32_t __got = (call);					\
+		       wv_nt_check(_metadata, __LINE__, #call,			\
+				   (uint32_t)(expected), __got, wv_errno); }))
+
+#define ASSERT_OK(call)		ASSERT_NT(ST_OK, call)
+
+static inline bool wv_hex_check(struct __test_metadata *_metadata, int line,
+				const char *ename, const char *sname,
+				uint64_t e, uint64_t s)
+{
+	if (e != s)
+		TH_LOG("line %d: %s == 0x%" PRIx64 ", expected %s == 0x%" PRIx64,
+		       line, sname, s, ename, e);
+	return e == s;
+}
+
+/* Numeric equality, logged in hex (addresses, sizes, protections). */
+#define ASSERT_HEX(expected, seen)						\
+	ASSERT_TRUE(wv_hex_check(_metadata, __LINE__, #expected, #seen,	\
+				 (uint64_t)(expected), (uint64_t)(seen)))
+
+/* Value meaning "don't check this field" in ASSERT_VQ(). */
+#define ANY	((uint64_t)~0ULL)
+
+static inline void wv_log_query(struct __test_metadata *_metadata, int line,
+				const struct winvm_query_args *q)
+{
+	TH_LOG("line %d: VQ(0x%" PRIx64 ") status %s: base 0x%" PRIx64
+	       " abase 0x%" PRIx64 " aprot 0x%x region 0x%" PRIx64
+	       " state 0x%x prot 0x%x type 0x%x asize 0x%" PRIx64
+	       " csize 0x%" PRIx64 " flags 0x%x", line, (uint64_t)q->address,
+	       wv_status_name(q->status), (uint64_t)q->base_address,
+	       (uint64_t)q->allocation_base, q->allocation_protect,
+	       (uint64_t)q->region_size, q->state, q->protect, q->type,
+	       (uint64_t)q->allocation_size, (uint64_t)q->commit_size,
+	       q->region_flags);
+}
+
+static inline bool wv_vq_is(struct __test_metadata *_metadata, int line, int fd,
+			    uint64_t addr, uint64_t base, uint64_t abase,
+			    uint64_t aprot, uint64_t region, uint64_t state,
+			    uint64_t prot, uint64_t type)
+{
+	struct winvm_query_args q;
+	uint32_t st = wv_query(fd, addr, &q);
+	bool ok = st == ST_OK && wv_errno == 0;
+
+#define WV_FIELD(want, got)	((want) == ANY || (want) == (uint64_t)(got))
+	ok = ok && WV_FIELD(base, q.base_address) && WV_FIELD(abase, q.allocation_base) &&
+	     WV_FIELD(aprot, q.allocation_protect) && WV_FIELD(region, q.region_size) &&
+	     WV_FIELD(state, q.state) && WV_FIELD(prot, q.protect) && WV_FIELD(type, q.type);
+#undef WV_FIELD
+	if (!ok) {
+		wv_log_query(_metadata, line, &q);
+		TH_LOG("line %d: expected base 0x%" PRIx64 " abase 0x%" PRIx64
+		       " aprot 0x%" PRIx64 " region 0x%" PRIx64 " state 0x%"
+		       PRIx64 " prot 0x%" PRIx64 " type 0x%" PRIx64
+		       " (0x%" PRIx64 " = any)", line, base, abase, aprot,
+		       region, state, prot, type, ANY);
+	}
+	return ok;
+}
+
+/*
+ * ASSERT_VQ(fd, addr, base, allocation_base, allocation_protect,
+ *	     region_size, state, protect, type): the Wine tests' VQ tuple.
+ */
+#define ASSERT_VQ(fd, addr, base, abase, aprot, region, state, prot, type)	\
+	ASSERT_TRUE(wv_vq_is(_metadata, __LINE__, fd, U64(addr), U64(base),	\
+			     U64(abase), (uint64_t)(aprot), (uint64_t)(region),	\
+			     (uint64_t)(state), (uint64_t)(prot), (uint64_t)(type)))
+
+/* A query that must succeed; the result lands in *q. */
+#define ASSERT_QUERY(fd, addr, q)						\
+	ASSERT_TRUE(({								\
+		uint32_t __st = wv_query(fd, U64(addr), q);			\
+		if (__st != ST_OK)						\
+			wv_log_query(_metadata, __LINE__, q);			\
+		wv_nt_check(_metadata, __LINE__, "query " #addr, ST_OK,		\
+			    __st, wv_errno);					\
+	}))
+
+/* Allocation that must succeed; returns the base address. */
+#define wv_must_alloc(fd, addr, size, type, prot)				\
+	__wv_must_alloc(_metadata, __LINE__, fd, U64(addr), size, type, prot)
+
+static inline uint64_t __wv_must_alloc(struct __test_metadata *_metadata, int line,
+				       int fd, uint64_t addr, uint64_t size,
+				       uint32_t type, uint32_t prot)
+{
+	uint64_t a = addr, s = size;
+	uint32_t st = wv_alloc(fd, &a, &s, 0, type, prot);
+
+	if (st != ST_OK)
+		TH_LOG("line %d: alloc(0x%" PRIx64 ", 0x%" PRIx64 ", type 0x%x, prot 0x%x) -> %s (0x%08x), errno %d",
+		       line, addr, size, type, prot, wv_status_name(st), st, wv_errno);
+	ASSERT_NT(ST_OK, st);
+	ASSERT_NE(0ULL, a);
+	ASSERT_NE(0ULL, s);
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault probing                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * State shared with the SIGSEGV/SIGBUS handler.  The handler counts the
+ * signal, records si_addr, reads the module's fault record (FAULT_INFO)
+ * when wv_fault.fd is set, optionally queries si_addr, and then:
+ *  - returns, so the access is re-executed, when the hook asks for it or
+ *    when the record says STATUS_GUARD_PAGE_VIOLATION and retry_guard is
+ *    set (the guard is already cleared, so the retry succeeds);
+ *  - otherwise siglongjmp()s back into the armed probe;
+ *  - with no probe armed, restores SIG_DFL and returns, so the process
+ *    dies of the fault and the harness reports it.
+ */
+struct wv_fault_state {
+	volatile sig_atomic_t armed;
+	volatile int count;
+	volatile int signo;
+	volatile uint64_t addr;
+	int fd;
+	bool retry_guard;
+	bool query;
+	bool (*hook)(const siginfo_t *si);
+	volatile int fi_err;		/* 0: fi is valid; else errno of FAULT_INFO */
+	struct winvm_fault_info_args fi;
+	volatile uint32_t q_status;
+	struct winvm_query_args q;
+};
+
+static struct wv_fault_state wv_fault __attribute__((unused));
+static sigjmp_buf wv_jmp __attribute__((unused));
+
+/* A handler that keeps firing means a guard that is never cleared. */
+#define WV_MAX_FAULTS	100000
+
+static inline void wv_fault_reset(void)
+{
+	wv_fault.count = 0;
+	wv_fault.signo = 0;
+	wv_fault.addr = 0;
+	wv_fault.fi_err = -1;
+	memset(&wv_fault.fi, 0, sizeof(wv_fault.fi));
+	wv_fault.q_status = WV_GARBAGE32;
+	memset(&wv_fault.q, 0, sizeof(wv_fault.q));
+	wv_barrier();
+}
+
+static inline void wv_fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno, saved_wv_errno = wv_errno;
+	bool retry = false;
+
+	(void)uc;
+	wv_fault.count++;
+	wv_fault.signo = sig;
+	wv_fault.addr = U64(si->si_addr);
+	wv_fault.fi_err = EBADF;
+	if (wv_fault.fd >= 0) {
+		struct winvm_fault_info_args fi;
+
+		wv_fault_info(wv_fault.fd, &fi);
+		wv_fault.fi_err = wv_errno;
+		wv_fault.fi = fi;
+		if (wv_fault.query)
+			wv_fault.q_status = wv_query(wv_fault.fd, wv_fault.addr, &wv_fault.q);
+	}
+	if (wv_fault.hook && wv_fault.hook(si))
+		retry = true;
+	else if (wv_fault.retry_guard && wv_fault.fi_err == 0 &&
+		 wv_fault.fi.fault_status == WINVM_STATUS_GUARD_PAGE_VIOLATION)
+		retry = true;
+
+	errno = saved_errno;
+	wv_errno = saved_wv_errno;
+	if (retry && wv_fault.count < WV_MAX_FAULTS)
+		return;
+	if (wv_fault.armed) {
+		wv_fault.armed = 0;
+		siglongjmp(wv_jmp, 1);
+	}
+	signal(sig, SIG_DFL);
+}
+
+/*
+ * Per-thread alternate signal stack, so a fault with a bad stack pointer
+ * (e.g. on a guard page of a winvm "thread stack") can still be handled.
+ */
+static inline void wv_altstack(void)
+{
+	static __thread char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+
+	sigaltstack(&ss, NULL);
+}
+
+static inline void wv_fault_install(int fd)
+{
+	struct sigaction sa;
+
+	wv_altstack();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = wv_fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	wv_fault.fd = fd;
+	wv_fault.retry_guard = true;
+	wv_fault.query = false;
+	wv_fault.hook = NULL;
+	wv_fault.armed = 0;
+	wv_fault_reset();
+}
+
+/*
+ * Probes: true when the access completed (possibly after a guard-page
+ * signal whose handler returned), false when it faulted and the handler
+ * jumped back.  wv_fault says what happened; call wv_fault_reset() first.
+ */
+static __attribute__((noinline, unused)) bool wv_try_read(const void *p, uint8_t *val)
+{
+	uint8_t v;
+
+	wv_fault.armed = 1;
+	if (sigsetjmp(wv_jmp, 1)) {
+		wv_barrier();
+		return false;
+	}
+	v = *(const volatile uint8_t *)p;
+	wv_fault.armed = 0;
+	wv_barrier();
+	if (val)
+		*val = v;
+	return true;
+}
+
+static __attribute__((noinline, unused)) bool wv_try_write(void *p, uint8_t val)
+{
+	wv_fault.armed = 1;
+	if (sigsetjmp(wv_jmp, 1)) {
+		wv_barrier();
+		return false;
+	}
+	*(volatile uint8_t *)p = val;
+	wv_fault.armed = 0;
+	wv_barrier();
+	return true;
+}
+
+static __attribute__((noinline, unused)) bool wv_try_call(const void *code, int *ret)
+{
+	int (*fn)(void) = (int (*)(void))(uintptr_t)code;
+	int r;
+
+	wv_fault.armed = 1;
+	if (sigsetjmp(wv_jmp, 1)) {
+		wv_barrier();
+		return false;
+	}
+	r = fn();
+	wv_fault.armed = 0;
+	wv_barrier();
+	if (ret)
+		*ret = r;
+	return true;
+}
+
+/* x86-64: mov eax, 42; ret */
+static const uint8_t wv_ret42[] __attribute__((unused)) = {
+	0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3,
+};
+
+/* ------------------------------------------------------------------ */
+/* Address-space utilities                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A 64K-aligned address with @size free bytes, fenced on both sides by
+ * PROT_NONE Linux mappings (at least 64K each) that stay mapped: the free
+ * range's neighbours are known, nothing can merge into it, and it shares
+ * no 64K granule with anything else.  Returns 0 on failure.
+ */
+static inline uint64_t wv_fenced_hole(uint64_t size)
+{
+	uint64_t len = size + 3 * WV_GRAN, a;
+	void *p = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 0;
+	a = ((U64(p) + WV_GRAN - 1) & ~(WV_GRAN - 1)) + WV_GRAN;
+	if (munmap(PTR(a), size))
+		return 0;
+	return a;
+}
+
+#define ASSERT_HOLE(var, size) do {						\
+	var = wv_fenced_hole(size);						\
+	ASSERT_NE(0ULL, var) TH_LOG("no hole of 0x%llx bytes", (unsigned long long)(size)); \
+} while (0)
+
+/* Number of /proc/self/maps lines that overlap [start, end). */
+static inline int wv_maps_lines(uint64_t start, uint64_t end)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2 && s < end && e > start)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Resident pages of this process (/proc/self/statm, second field). */
+static inline long wv_rss_pages(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size, rss;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss;
+}
+
+/* A field of /proc/self/smaps_rollup in kB, -1 if absent. */
+static inline long wv_rollup_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	size_t len = strlen(field);
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			kb = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+/* For forked children, which report through their exit status. */
+#define CHILD_CHECK(fails, cond) do {						\
+	if (!(cond)) {								\
+		fprintf(stderr, "# child %d: %s:%d: check failed: %s\n",	\
+			getpid(), __FILE__, __LINE__, #cond);			\
+		(fails)++;							\
+	}									\
+} while (0)
+
+/* Waits for @pid: its exit code, or 128 + the signal that killed it. */
+static inline int wv_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fixture                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each test runs in its own process (the harness forks), so the context is
+ * opened there: a context belongs to the address space that opened it.
+ */
+FIXTURE(winvm) {
+	int fd;
+};
+
+FIXTURE_SETUP(winvm)
+{
+	self->fd = open(WV_DEV, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
+		SKIP(return, "no %s (%s): winvm module not loaded", WV_DEV, strerror(errno));
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", WV_DEV, strerror(errno));
+	wv_fault_install(self->fd);
+}
+
+FIXTURE_TEARDOWN(winvm)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+#endif /* WINVM_TEST_H */

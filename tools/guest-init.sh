@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the test guest built by tools/vmtest.sh.  It loads winvm.ko, runs
+# the programs listed in /tests/TESTS (or /winvm-demo), unloads the module,
+# asks kmemleak for leaks and powers off.  Everything goes to the serial
+# console; lines starting with "WINVM-" are markers parsed by the host, so
+# their format is part of the contract with tools/vmtest.sh.
+export PATH=/bin
+export HOME=/tmp
+
+mark() { echo "WINVM-$*"; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# shellcheck source=/dev/null
+. /vmtest.conf		# MODE, TEST_TIMEOUT (written by the host)
+
+mark INIT-START "$(uname -r)"
+# The boot log has already gone to the console; clearing the ring buffer
+# makes the dump at the end hold only what happened while testing.
+dmesg -c >/dev/null
+# Windows-style processes map far more regions than Linux's default allows.
+echo 262144 >/proc/sys/vm/max_map_count
+
+KL=/sys/kernel/debug/kmemleak
+if [ -e $KL ]; then
+	# Forget suspects from boot so only the module's leaks are reported.
+	echo scan >$KL
+	echo clear >$KL
+fi
+
+insmod /winvm.ko
+mark INSMOD "rc=$?"
+if [ -c /dev/winvm ]; then mark DEV ok; else mark DEV missing; fi
+
+# A hung test must not eat the host's whole time budget silently: the
+# watchdog prints what the test wrote so far and powers the guest off.
+run_one() {	# <name> <path>
+	mark TEST-BEGIN "$1"
+	(
+		sleep "$TEST_TIMEOUT"
+		cat /tmp/out
+		mark TEST-TIMEOUT "$1"
+		reboot -f
+	) &
+	wd=$!
+	# Output goes through a file so kernel messages printed meanwhile
+	# cannot split TAP lines on the shared console.
+	(cd /tmp && "$2") >/tmp/out 2>&1 </dev/null
+	rc=$?
+	kill $wd 2>/dev/null
+	cat /tmp/out
+	mark TEST-END "$1 rc=$rc"
+}
+
+if [ "$MODE" = demo ]; then
+	run_one winvm-demo /winvm-demo
+else
+	while read -r t; do
+		[ -n "$t" ] && run_one "$t" "/tests/$t"
+	done </tests/TESTS
+fi
+
+rmmod winvm
+mark RMMOD "rc=$?"
+
+if [ -e $KL ]; then
+	# kmemleak ignores objects younger than 5 s and needs two scans to be
+	# sure an object is really unreferenced.
+	sleep 6
+	echo scan >$KL
+	sleep 2
+	echo scan >$KL
+	mark KMEMLEAK-BEGIN
+	cat $KL
+	mark KMEMLEAK-END
+fi
+
+mark DMESG-BEGIN
+dmesg
+mark DMESG-END
+mark DONE
+# No ACPI in the debug kernel: reboot -f plus QEMU's -no-reboot ends the run.
+reboot -f

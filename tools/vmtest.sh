@@ -1,0 +1,398 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Build winvm.ko and the selftests, boot each test kernel under QEMU (TCG)
+# with a throw-away initramfs, run the tests inside, and judge the console
+# log: test results, kernel splats, rmmod, kmemleak.  Nothing is ever loaded
+# into this machine's own kernel.
+#
+# usage: tools/vmtest.sh [--dkms] [--demo] [--build-only] [KERNEL...]
+#   KERNEL: 6.1 6.12 debug (default: all three)
+#   --dkms        also dkms-build for both Debian header trees and boot the
+#                 DKMS-built module on 6.12 (needs root or sudo)
+#   --demo        boot 6.12 and run the demo instead of the selftests
+#   --build-only  only build the module for the given kernels
+# environment:
+#   VMTEST_TIMEOUT     host-side limit per kernel in s (600; debug: 1500)
+#   VMTEST_TESTS_DIR   use prebuilt tests (a dir with TESTS) instead of
+#                      building selftests/
+#   WINVM_SRC          module source tree other than this checkout
+#   VMTEST_CPU         QEMU -cpu model under TCG (max; max,la57=off for
+#                      4-level paging)
+#   VMTEST_KVM=1       use KVM instead of TCG (hangs on some machines)
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRC=${WINVM_SRC:-$ROOT}	# where Kbuild, module/ and uapi/ are
+B=$ROOT/build
+LOGS=$B/logs
+SPLAT='BUG:|WARNING:|KASAN|UBSAN|possible circular|possible recursive|lockdep|Oops|Call Trace|unreferenced object|general protection|Kernel panic|kernel BUG at|INFO: |DEBUG_LOCKS_WARN_ON|blocked for more than'
+# Boot banners of the debug kernel that match the above but are no splat.
+BENIGN='RCU lockdep checking is enabled'
+
+dkms=0 demo=0 build_only=0 kernels=()
+for a in "$@"; do
+	case $a in
+	--dkms) dkms=1 ;;
+	--demo) demo=1 ;;
+	--build-only) build_only=1 ;;
+	6.1|6.12|debug) kernels+=("$a") ;;
+	*) sed -n '9,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+done
+if [ ${#kernels[@]} = 0 ]; then
+	if [ $demo = 1 ]; then kernels=(6.12); else kernels=(6.1 6.12 debug); fi
+fi
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+mkdir -p "$LOGS"
+
+die() { echo "vmtest: $*" >&2; exit 1; }
+
+debver() {	# 6.1|6.12 -> Debian kernel release
+	local f=$B/kernels/v${1/./}
+	[ -f "$f" ] || die "$f missing: run tools/install-deps.sh first"
+	cat "$f"
+}
+
+# Sets KDIR (kernel build tree) and VMLINUZ for a kernel name.
+resolve_kernel() {
+	local d
+	case $1 in
+	6.1|6.12)
+		d=$(debver "$1")
+		KDIR=/usr/src/linux-headers-$d
+		VMLINUZ=$B/kernels/$d/vmlinuz ;;
+	debug)
+		echo "[debug] kernel: tools/build-debug-kernel.sh (cached; ~15 min when cold)"
+		d=$("$ROOT/tools/build-debug-kernel.sh") || return 1
+		KDIR=$d/obj
+		VMLINUZ=$d/vmlinuz ;;
+	esac
+	if [ ! -d "$KDIR" ] || [ ! -f "$VMLINUZ" ]; then
+		echo "no kernel/headers for $1" >&2
+		return 1
+	fi
+}
+
+# Kbuild builds inside the source dir, so every kernel gets its own copy;
+# excluded objects survive --delete and keep rebuilds incremental.
+copy_src() {	# <dest dir>
+	mkdir -p "$1"
+	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='.*.d' \
+		"$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "$1/"
+}
+
+# Prints every compiler/modpost warning; any one fails the build.
+check_warnings() {	# <log>
+	if grep -i 'warning:' "$1"; then
+		echo "build has warnings (see $1)" >&2
+		return 1
+	fi
+}
+
+build_module() {	# <kernel name> <KDIR>
+	local dir=$B/mod/$1 log=$LOGS/module-$1.log
+	[ -f "$SRC/Kbuild" ] || { echo "no Kbuild in $SRC" >&2; return 1; }
+	copy_src "$dir" || return 1
+	if ! make -C "$2" M="$dir" modules >"$log" 2>&1; then
+		tail -40 "$log" >&2
+		echo "module build failed for $1 (see $log)" >&2
+		return 1
+	fi
+	check_warnings "$log" || return 1
+	echo "module build: ok ($1)"
+}
+
+DKMS_VER=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/dkms.conf")
+
+# Register the current tree with DKMS and build it for both Debian kernels,
+# never installing it: the host kernel is not one we test.
+dkms_build_all() {
+	local src=/usr/src/winvm-$DKMS_VER kv log rc=0 st
+	# Captured, not piped into grep -q: with pipefail an early grep exit
+	# makes the pipeline fail.  dkms's stderr is readelf noise.
+	st=$($SUDO dkms status -m winvm 2>/dev/null)
+	if grep -q ': installed' <<<"$st"; then
+		echo "winvm is DKMS-installed on this host; remove it first (dkms remove winvm/$DKMS_VER --all)" >&2
+		return 1
+	fi
+	# Re-adding an already-known version fails, so start from scratch.
+	if grep -q "^winvm/${DKMS_VER}[,:]" <<<"$st"; then
+		$SUDO dkms remove -m winvm -v "$DKMS_VER" --all >/dev/null 2>&1 || return 1
+	fi
+	$SUDO rm -rf "$src"
+	$SUDO mkdir -p "$src"
+	$SUDO cp -r "$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "$ROOT/dkms.conf" "$src/" || return 1
+	$SUDO dkms add -m winvm -v "$DKMS_VER" >/dev/null 2>&1 || { echo "dkms add failed" >&2; return 1; }
+	for kv in "$(debver 6.1)" "$(debver 6.12)"; do
+		log=$LOGS/dkms-$kv.log
+		# Only the compiler's output counts: dkms itself warns about
+		# things like a missing .comment section in the headers.
+		if $SUDO dkms build -m winvm -v "$DKMS_VER" -k "$kv" >"$log" 2>&1 &&
+			$SUDO cat "/var/lib/dkms/winvm/$DKMS_VER/$kv/x86_64/log/make.log" >"$log.make" &&
+			check_warnings "$log.make"; then
+			echo "dkms build: ok ($kv)"
+		else
+			tail -40 "$log" >&2
+			echo "dkms build: FAILED ($kv, see $log)"
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+# DKMS compresses modules like the kernel does; the guest's insmod cannot
+# decompress, so hand it a plain .ko.
+dkms_ko() {	# <kernel release> <dest>
+	local f
+	for f in "/var/lib/dkms/winvm/$DKMS_VER/$1/x86_64/module/winvm.ko"*; do break; done
+	case $f in
+	*\*) return 1 ;;
+	*.xz) xz -dc "$f" >"$2" ;;
+	*.zst) zstd -qdc "$f" >"$2" ;;
+	*.gz) gzip -dc "$f" >"$2" ;;
+	*) cp "$f" "$2" ;;
+	esac
+}
+
+build_tests() {
+	if [ -n "${VMTEST_TESTS_DIR:-}" ]; then
+		TESTS_DIR=$VMTEST_TESTS_DIR
+	else
+		TESTS_DIR=$B/selftests
+		[ -f "$ROOT/selftests/Makefile" ] || { echo "no selftests/Makefile" >&2; return 1; }
+		if ! make -C "$ROOT/selftests" OUT="$TESTS_DIR" >"$LOGS/selftests-build.log" 2>&1; then
+			tail -40 "$LOGS/selftests-build.log" >&2
+			echo "selftests build failed (see $LOGS/selftests-build.log)" >&2
+			return 1
+		fi
+	fi
+	[ -f "$TESTS_DIR/TESTS" ] || { echo "$TESTS_DIR/TESTS missing" >&2; return 1; }
+}
+
+build_demo() {
+	if ! make -C "$ROOT/tools/demo" OUT="$B/demo" >"$LOGS/demo-build.log" 2>&1; then
+		tail -40 "$LOGS/demo-build.log" >&2
+		echo "demo build failed (see $LOGS/demo-build.log)" >&2
+		return 1
+	fi
+}
+
+make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints path
+	local dir=$B/initramfs/$1 r a t
+	r=$dir/root
+	rm -rf "$dir"
+	mkdir -p "$r"/{bin,dev,proc,sys,tmp,etc,tests}
+	cp /bin/busybox "$r/bin/busybox"
+	for a in $("$r/bin/busybox" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$r/bin/$a"
+	done
+	install -m 755 "$ROOT/tools/guest-init.sh" "$r/init"
+	cp "$2" "$r/winvm.ko"
+	# Tests may look up an unprivileged user to drop to.
+	printf 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$r/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+	if [ $demo = 1 ]; then
+		cp "$B/demo/winvm-demo" "$r/winvm-demo"
+		echo MODE=demo >"$r/vmtest.conf"
+	else
+		cp "$TESTS_DIR/TESTS" "$r/tests/TESTS"
+		while read -r t; do
+			if [ -n "$t" ]; then cp "$TESTS_DIR/$t" "$r/tests/$t"; fi
+		done <"$TESTS_DIR/TESTS"
+		echo MODE=tests >"$r/vmtest.conf"
+	fi
+	echo "TEST_TIMEOUT=$3" >>"$r/vmtest.conf"
+	(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$dir/initramfs.gz" || return 1
+	echo "$dir/initramfs.gz"
+}
+
+# Reads a console log, prints one line per test and a final "RESULT k=v ..."
+# line.  Only kernel lines (printk timestamp, forced by printk.time=1) and
+# the kmemleak report are scanned for splats, so test output may say
+# anything.  Splats are counted per region: boot (before /init), run
+# (console while testing) and the dmesg dump; run and dmesg see the same
+# messages, so the larger of the two counts.
+parse_log() {	# <log> <expected tests, space separated>
+	tr -d '\r' <"$1" | awk -v expected="$2" -v splat="$SPLAT" -v benign="$BENIGN" '
+	function fin(name, rc,   p, f, s) {
+		if (tot) { p = tp; f = tf; s = ts }
+		else { p = ok - okskip; f = nok; s = okskip }
+		if (rc == 4 && p + f + s == 0) s = 1
+		if (rc == 0 && p + f + s == 0) p = 1
+		if (rc != 0 && rc != 4 && f == 0) f = 1
+		P += p; F += f; S += s
+		printf "  %-32s rc=%-3s pass %d, fail %d, skip %d%s\n", name, rc, p, f, s, \
+			(f ? "   <-- FAIL" : "")
+		ended[name] = 1
+	}
+	BEGIN { region = "boot" }
+	/WINVM-INIT-START/ { region = "run" }
+	/WINVM-DMESG-BEGIN/ { region = "dmesg" }
+	/WINVM-DMESG-END/ { region = "run" }
+	/WINVM-KMEMLEAK-BEGIN/ { inleak = 1 }
+	/WINVM-KMEMLEAK-END/ { inleak = 0 }
+	(inleak || /\[ *[0-9]+\.[0-9]+\]/) && $0 ~ splat && $0 !~ benign {
+		n[region]++
+		if (!($0 in seen) && shown++ < 40) print "  splat(" region "): " $0 > "/dev/stderr"
+		seen[$0] = 1
+	}
+	function rcof(   v) { v = substr($0, RSTART, RLENGTH); sub(/.*rc=/, "", v); return v }
+	match($0, /WINVM-INSMOD rc=[0-9]+/) { insmod = rcof() }
+	/WINVM-DEV ok/ { dev = "ok" }
+	/WINVM-DEV missing/ { dev = "missing" }
+	match($0, /WINVM-RMMOD rc=[0-9]+/) { rmmod = rcof() }
+	/WINVM-DONE/ { done = 1 }
+	match($0, /WINVM-TEST-BEGIN [^ ]+/) {
+		cur = substr($0, RSTART + 17, RLENGTH - 17); began[cur] = 1
+		tot = tp = tf = ts = ok = okskip = nok = 0
+		next
+	}
+	match($0, /WINVM-TEST-TIMEOUT [^ ]+/) { print "  " substr($0, RSTART + 19, RLENGTH - 19) ": killed by the guest watchdog" > "/dev/stderr" }
+	match($0, /WINVM-TEST-END [^ ]+ rc=[0-9]+/) {
+		split(substr($0, RSTART + 15, RLENGTH - 15), a, " rc=")
+		fin(a[1], a[2]); cur = ""
+		next
+	}
+	cur != "" && /^# Totals: / {
+		tot = 1
+		for (i = 3; i <= NF; i++) {
+			split($i, kv, ":")
+			if (kv[1] == "pass" || kv[1] == "xfail") tp += kv[2]
+			else if (kv[1] == "skip") ts += kv[2]
+			else tf += kv[2]
+		}
+	}
+	cur != "" && /^ok [0-9]/ { ok++; if (/# *SKIP/) okskip++ }
+	cur != "" && /^not ok [0-9]/ { if (/# *SKIP/) okskip++; else nok++ }
+	END {
+		ne = split(expected, ex, " ")
+		for (i = 1; i <= ne; i++) if (!(ex[i] in ended)) {
+			printf "  %-32s %s   <-- FAIL\n", ex[i], \
+				(ex[i] in began ? "no END marker" : "never ran")
+			F++
+		}
+		run = n["run"] > n["dmesg"] ? n["run"] : n["dmesg"]
+		printf "RESULT pass=%d fail=%d skip=%d splats=%d bootsplats=%d insmod=%s dev=%s rmmod=%s finished=%d\n", \
+			P, F, S, run + n["boot"], n["boot"] + 0, \
+			(insmod == "" ? "none" : insmod), (dev == "" ? "none" : dev), \
+			(rmmod == "" ? "none" : rmmod), done
+	}'
+}
+
+TOT_P=0 TOT_F=0 TOT_S=0 any_fail=0
+# QEMU runs in the background, where an interrupt does not reach it.
+QPID=
+trap '[ -n "$QPID" ] && kill "$QPID" 2>/dev/null; exit 130' INT TERM
+
+kernel_failed() {	# <kernel> <reason>
+	echo "[$1] FAILED: $2"
+	TOT_F=$((TOT_F + 1)); any_fail=1
+}
+
+run_kernel() {	# <kernel name>
+	local k=$1 ko qpid limit guest_limit cmdline init log t0 secs rc res expected
+	local P F S why
+	resolve_kernel "$k" || { kernel_failed "$k" "kernel not available"; return; }
+	build_module "$k" "$KDIR" || { kernel_failed "$k" "module build"; return; }
+	[ $build_only = 1 ] && return
+	ko=$B/mod/$k/winvm.ko
+	if [ $dkms = 1 ] && [ "$k" = 6.12 ]; then
+		ko=$B/mod/dkms-winvm.ko
+		dkms_ko "$(debver 6.12)" "$ko" || { kernel_failed "$k" "no DKMS-built module"; return; }
+		echo "[$k] using the DKMS-built module"
+	fi
+	if [ "$k" = debug ]; then limit=${VMTEST_TIMEOUT:-1500}; else limit=${VMTEST_TIMEOUT:-600}; fi
+	# The guest gives up on a single test a bit before the host gives up on
+	# the whole run, so a hang still yields that test's partial output.
+	guest_limit=$((limit * 4 / 5))
+	init=$(make_initramfs "$k" "$ko" "$guest_limit") ||
+		{ kernel_failed "$k" "initramfs"; return; }
+	log=$LOGS/$k.log
+	# oops=panic + panic=-1: any oops ends the run at once instead of
+	# leaving a wedged guest; with -no-reboot the "reboot" exits QEMU.
+	# loglevel=7 puts every warning on the serial console.
+	cmdline="console=ttyS0 loglevel=7 printk.time=1 panic=-1 oops=panic mitigations=off"
+	# TCG is slow enough to look like an RCU stall at the default 21 s.
+	cmdline+=" rcupdate.rcu_cpu_stall_timeout=120"
+	[ "$k" = debug ] && cmdline+=" kasan_multi_shot"
+	local accel=(-accel tcg -cpu "${VMTEST_CPU:-max}")
+	[ "${VMTEST_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+	echo "[$k] booting $(basename "$(dirname "$VMLINUZ")") (limit ${limit}s, log $log)"
+	t0=$(date +%s)
+	rc=0
+	: >"$log"
+	timeout -k 10 "$limit" qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2048 \
+		-nodefaults -no-reboot -display none -serial "file:$log" \
+		-kernel "$VMLINUZ" -initrd "$init" -append "$cmdline" </dev/null &
+	qpid=$! QPID=$!
+	# Runs take minutes under TCG; show each finished test as it happens.
+	tail --pid=$qpid -s 1 -n +1 -f "$log" 2>/dev/null |
+		grep --line-buffered -ao 'WINVM-TEST-END .*' |
+		while read -r _ name st; do
+			echo "  [$k] $name ${st%$'\r'} ($(($(date +%s) - t0))s)"
+		done &
+	wait $qpid || rc=$?
+	wait $! || true
+	secs=$(($(date +%s) - t0))
+
+	expected=
+	[ $demo = 1 ] && expected=winvm-demo
+	[ $demo = 0 ] && expected=$(grep -v '^$' "$TESTS_DIR/TESTS" | tr '\n' ' ' || true)
+	if [ $demo = 1 ]; then
+		echo "----- winvm-demo output -----"
+		tr -d '\r' <"$log" | sed -n '/WINVM-TEST-BEGIN/,/WINVM-TEST-END/{/WINVM-TEST-/d;p}'
+		echo "-----------------------------"
+	fi
+	res=$(parse_log "$log" "$expected")
+	echo "$res" | grep -v '^RESULT ' || true
+	local pass=0 fail=1 skip=0 splats=0 bootsplats=0 insmod=none dev=none rmmod=none finished=0
+	eval "$(echo "$res" | sed -n 's/^RESULT //p' | tr ' ' '\n' | sed 's/^/local /')"
+	P=$pass F=$fail S=$skip
+
+	why=
+	[ $rc = 124 ] || [ $rc = 137 ] && why+=" timeout(${limit}s)"
+	[ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] && why+=" qemu-exit=$rc"
+	[ "$insmod" = 0 ] || why+=" insmod=$insmod"
+	[ "$dev" = ok ] || why+=" /dev/winvm=$dev"
+	[ "$rmmod" = 0 ] || why+=" rmmod=$rmmod"
+	[ "$finished" = 1 ] || why+=" no-DONE-marker"
+	[ "$splats" = 0 ] || why+=" splats=$splats"
+	[ "$bootsplats" = 0 ] || why+=" (boot:$bootsplats)"
+	[ "$F" = 0 ] || why+=" tests-failed=$F"
+	if [ "$finished" != 1 ]; then
+		echo "[$k] last console lines:"
+		tr -d '\r' <"$log" | tail -25 | sed 's/^/  | /'
+	fi
+	printf '[%s] %d passed, %d failed, %d skipped, splats: %d, rmmod: %s, %ds%s\n' \
+		"$k" "$P" "$F" "$S" "$splats" "$([ "$rmmod" = 0 ] && echo ok || echo "$rmmod")" \
+		"$secs" "${why:+  FAIL:$why}"
+	TOT_P=$((TOT_P + P)); TOT_S=$((TOT_S + S))
+	if [ -n "$why" ]; then
+		any_fail=1
+		# A kernel-level failure counts even when every test passed.
+		if [ "$F" = 0 ]; then TOT_F=$((TOT_F + 1)); else TOT_F=$((TOT_F + F)); fi
+	fi
+}
+
+if [ $dkms = 1 ] && [ $build_only = 0 ]; then
+	dkms_build_all || { TOT_F=$((TOT_F + 1)); any_fail=1; }
+fi
+if [ $build_only = 0 ]; then
+	# Without test programs no kernel can be judged: report and stop.
+	if ! { if [ $demo = 1 ]; then build_demo; else build_tests; fi; }; then
+		echo "$TOT_P passed, $((TOT_F + 1)) failed, $TOT_S skipped"
+		exit 1
+	fi
+fi
+for k in "${kernels[@]}"; do
+	run_kernel "$k"
+done
+if [ $build_only = 1 ]; then
+	exit $any_fail
+fi
+echo "$TOT_P passed, $TOT_F failed, $TOT_S skipped"
+exit $any_fail
