@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -29,20 +30,16 @@ static inline void winvm_vm_flags_clear(struct vm_area_struct *vma, unsigned lon
 }
 #endif
 
-struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
-				       u32 protect)
+/* A new allocation object; takes over the caller's reference on @shm. */
+static struct winvm_alloc *winvm_alloc_new(struct winvm_mm *wmm, struct file *shm,
+					   u32 protect)
 {
 	struct winvm_alloc *alloc;
-	struct file *shm;
 
 	alloc = kzalloc(sizeof(*alloc), GFP_KERNEL_ACCOUNT);
-	if (!alloc)
+	if (!alloc) {
+		fput(shm);
 		return ERR_PTR(-ENOMEM);
-	/* VM_NORESERVE: pages are charged to the toucher's memcg as they appear. */
-	shm = shmem_file_setup("winvm", size, VM_NORESERVE);
-	if (IS_ERR(shm)) {
-		kfree(alloc);
-		return ERR_CAST(shm);
 	}
 	kref_init(&alloc->ref);
 	mutex_init(&alloc->state_lock);
@@ -51,9 +48,49 @@ struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
 	kref_get(&wmm->ref);
 	alloc->wmm = wmm;
 	alloc->shm = shm;
-	alloc->size = size;
 	alloc->alloc_protect = protect;
+	alloc->type = WINVM_MEM_PRIVATE;
+	return alloc;
+}
+
+struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
+				       u32 protect)
+{
+	struct winvm_alloc *alloc;
+	struct file *shm;
+
+	/* VM_NORESERVE: pages are charged to the toucher's memcg as they appear. */
+	shm = shmem_file_setup("winvm", size, VM_NORESERVE);
+	if (IS_ERR(shm))
+		return ERR_CAST(shm);
+	alloc = winvm_alloc_new(wmm, shm, protect);
+	if (IS_ERR(alloc))
+		return alloc;
+	alloc->size = size;
 	alloc->cache_attr = protect & (WINVM_PAGE_NOCACHE | WINVM_PAGE_WRITECOMBINE);
+	return alloc;
+}
+
+/* A view of @sec; write-copy views get their private file at once. */
+struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section *sec,
+				      u32 view_prot)
+{
+	bool cow = view_prot == WINVM_PAGE_WRITECOPY ||
+		   view_prot == WINVM_PAGE_EXECUTE_WRITECOPY;
+	struct winvm_alloc *alloc;
+	struct file *shm;
+
+	shm = cow ? shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE) :
+		    get_file(sec->file);
+	if (IS_ERR(shm))
+		return ERR_CAST(shm);
+	alloc = winvm_alloc_new(wmm, shm, view_prot);
+	if (IS_ERR(alloc))
+		return alloc;
+	kref_get(&sec->ref);
+	alloc->section = sec;
+	alloc->type = WINVM_MEM_MAPPED;
+	alloc->cow = cow;
 	return alloc;
 }
 
@@ -66,6 +103,8 @@ static void winvm_alloc_release(struct kref *ref)
 	__mt_destroy(&alloc->pages);
 	mutex_unlock(&alloc->state_lock);
 	fput(alloc->shm);
+	if (alloc->section)
+		winvm_section_put(alloc->section);
 	winvm_mm_put(alloc->wmm);
 	kfree(alloc);
 }
@@ -131,6 +170,38 @@ int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 
 	return mas_store_gfp(&mas, st ? xa_mk_value(st) : NULL, GFP_KERNEL_ACCOUNT);
 }
 
+/* Is page @idx of @sec committed?  *next ends the run, at most @limit. */
+static bool winvm_section_committed(struct winvm_section *sec, pgoff_t idx,
+				    pgoff_t limit, pgoff_t *next)
+{
+	MA_STATE(mas, &sec->committed, idx, idx);
+	void *entry;
+
+	mutex_lock(&sec->commit_lock);
+	entry = mas_walk(&mas);
+	*next = mas.last >= limit - 1 ? limit : mas.last + 1;
+	mutex_unlock(&sec->commit_lock);
+	return entry;
+}
+
+/*
+ * The state a page really has.  Private memory keeps it all in its tree.
+ * A view keeps only per-view protections there; whether a page is
+ * committed is the section's business, and pages without a protection of
+ * their own show the view's.
+ */
+u32 winvm_eff_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next)
+{
+	struct winvm_section *sec = alloc->section;
+	u32 st = winvm_state_span(alloc, idx, limit, next);
+
+	if (!sec || (st & WINVM_PS_COMMIT))
+		return st;
+	if (sec->reserve && !winvm_section_committed(sec, idx, *next, next))
+		return 0;
+	return WINVM_PS_COMMIT | alloc->alloc_protect;
+}
+
 u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st)
 {
 	u32 prot;
@@ -138,6 +209,13 @@ u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st)
 	if (!(st & WINVM_PS_COMMIT))
 		return 0;
 	prot = st & (WINVM_PS_PROT | WINVM_PS_GUARD);
+	/* A page this view has copied is simply its own read-write page. */
+	if (st & WINVM_PS_COPIED) {
+		if ((prot & WINVM_PS_PROT) == WINVM_PAGE_WRITECOPY)
+			prot ^= WINVM_PAGE_WRITECOPY | WINVM_PAGE_READWRITE;
+		else if ((prot & WINVM_PS_PROT) == WINVM_PAGE_EXECUTE_WRITECOPY)
+			prot ^= WINVM_PAGE_EXECUTE_WRITECOPY | WINVM_PAGE_EXECUTE_READWRITE;
+	}
 	/* Cache attributes belong to the allocation (they stick, fact 25). */
 	if ((prot & WINVM_PS_PROT) != WINVM_PAGE_NOACCESS)
 		prot |= alloc->cache_attr;
@@ -211,14 +289,24 @@ int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long en
  * @fixed replaces what is there (our own VMAs, during surgery); otherwise
  * the range must be free.
  */
+static bool winvm_alloc_writable(const struct winvm_alloc *alloc)
+{
+	return !alloc->section || alloc->cow ||
+	       alloc->alloc_protect == WINVM_PAGE_READWRITE ||
+	       alloc->alloc_protect == WINVM_PAGE_EXECUTE_READWRITE;
+}
+
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed)
 {
-	unsigned long prot = PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0);
+	unsigned long prot = PROT_READ | (exec ? PROT_EXEC : 0);
 	unsigned long flags = MAP_SHARED | (fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE);
 	unsigned long ret;
 
 	lockdep_assert_held(&wmm->op_lock);
+	/* Views that can never write their section get no VM_WRITE at all. */
+	if (winvm_alloc_writable(alloc))
+		prot |= PROT_WRITE;
 	wmm->map_alloc = alloc;
 	alloc->surgeon = current;
 	ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
@@ -262,6 +350,33 @@ static int winvm_runs_add(struct winvm_runs *r, unsigned long start,
 	return 0;
 }
 
+/* Map every VMA of @alloc anew, e.g. after its backing file changed. */
+int winvm_remap_all(struct winvm_mm *wmm, struct winvm_alloc *alloc)
+{
+	struct winvm_runs have = {};
+	struct vm_area_struct *vma;
+	unsigned long pos;
+	unsigned int i;
+	int ret = 0;
+
+	mmap_read_lock(wmm->mm);
+	for (pos = alloc->base; (vma = find_vma(wmm->mm, pos)) &&
+	     vma->vm_start < alloc->base + alloc->size; pos = vma->vm_end) {
+		if (!winvm_vma_is(vma, alloc))
+			continue;
+		ret = winvm_runs_add(&have, vma->vm_start, vma->vm_end,
+				     !!(vma->vm_flags & VM_EXEC), false);
+		if (ret)
+			break;
+	}
+	mmap_read_unlock(wmm->mm);
+	for (i = 0; i < have.n && !ret; i++)
+		ret = winvm_map_range(wmm, alloc, have.v[i].start,
+				      have.v[i].end - have.v[i].start, have.v[i].cls, true);
+	kfree(have.v);
+	return ret;
+}
+
 /*
  * Work out the execute class each page of [start, end) needs: committed
  * executable pages need an exec VMA, other committed pages a non-exec one,
@@ -277,7 +392,7 @@ static int winvm_exec_plan(struct winvm_alloc *alloc, unsigned long start,
 
 	mutex_lock(&alloc->state_lock);
 	for (idx = winvm_pgoff(alloc, start); idx < stop && !ret; idx = next) {
-		st = winvm_state_span(alloc, idx, stop, &next);
+		st = winvm_eff_span(alloc, idx, stop, &next);
 		if (!(st & WINVM_PS_COMMIT))
 			cls = -1;
 		else
@@ -413,6 +528,7 @@ struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long a
 	tail->size = end - at;
 	tail->alloc_protect = alloc->alloc_protect;
 	tail->cache_attr = alloc->cache_attr;
+	tail->type = alloc->type;
 
 	mutex_lock(&alloc->state_lock);
 	mutex_lock_nested(&tail->state_lock, SINGLE_DEPTH_NESTING);
@@ -504,6 +620,18 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 		return -ENODEV;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	/*
+	 * do_mmap() checked the mapper, not the file we swap in: apply the
+	 * backing file's own open mode and noexec mount here.
+	 */
+	if ((vma->vm_flags & VM_WRITE) && !(alloc->shm->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if ((vma->vm_flags & VM_EXEC) &&
+	    ((alloc->shm->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
+	     (alloc->shm->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC)))
+		return -EPERM;
+	if (!(vma->vm_flags & VM_WRITE))
+		winvm_vm_flags_clear(vma, VM_MAYWRITE);
 
 	winvm_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NOHUGEPAGE);
 	if (!(vma->vm_flags & VM_EXEC))

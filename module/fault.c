@@ -33,8 +33,11 @@ static bool winvm_access_ok(u32 st, u32 access)
 	case WINVM_EXCEPTION_EXECUTE_FAULT:
 		return winvm_is_exec_prot(prot);
 	case WINVM_EXCEPTION_WRITE_FAULT:
+		/* Write-copy pages exist only in views, which copy on write. */
 		return prot == WINVM_PAGE_READWRITE ||
-		       prot == WINVM_PAGE_EXECUTE_READWRITE;
+		       prot == WINVM_PAGE_EXECUTE_READWRITE ||
+		       prot == WINVM_PAGE_WRITECOPY ||
+		       prot == WINVM_PAGE_EXECUTE_WRITECOPY;
 	default:
 		return prot != WINVM_PAGE_NOACCESS;
 	}
@@ -75,15 +78,19 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	struct winvm_alloc *alloc = vma->vm_private_data;
 	u32 access = winvm_fault_access(vmf->flags);
 	bool user = vmf->flags & FAULT_FLAG_USER;
+	pgoff_t next;
 	u32 st, status;
 	bool ok;
 
-	/* A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing. */
-	if (vma->vm_mm != alloc->wmm->mm)
+	/*
+	 * A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing;
+	 * nor does a VMA left on an old backing file by a failed remap.
+	 */
+	if (vma->vm_mm != alloc->wmm->mm || vma->vm_file != alloc->shm)
 		return VM_FAULT_SIGBUS;
 
 	mutex_lock(&alloc->state_lock);
-	st = winvm_state_get(alloc, vmf->pgoff);
+	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	if ((st & WINVM_PS_COMMIT) && (st & WINVM_PS_GUARD)) {
 		int err = 0;
 
@@ -99,6 +106,8 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 		goto deny;
 	}
 	ok = winvm_access_ok(st, access);
+	if (ok && alloc->cow)
+		return winvm_cow_fault(vmf, alloc, st, access);
 	mutex_unlock(&alloc->state_lock);
 	if (ok)
 		return alloc->shm_ops->fault(vmf);
@@ -118,22 +127,40 @@ deny:
 vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 {
 	struct winvm_alloc *alloc = vmf->vma->vm_private_data;
+	struct winvm_section *sec = alloc->section;
+	pgoff_t next;
 	u32 st;
 
-	if (vmf->vma->vm_mm != alloc->wmm->mm)
+	if (vmf->vma->vm_mm != alloc->wmm->mm || vmf->vma->vm_file != alloc->shm)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&alloc->state_lock);
-	st = winvm_state_get(alloc, vmf->pgoff);
+	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	mutex_unlock(&alloc->state_lock);
 	if (!(st & WINVM_PS_GUARD) &&
-	    winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT))
+	    winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT)) {
+		u32 prot = st & WINVM_PS_PROT;
+
+		/*
+		 * The PTE shows the section's own page: drop it, so the retried
+		 * write reaches ->fault, which makes the private copy.
+		 */
+		if (alloc->cow && !(st & WINVM_PS_COPIED) &&
+		    (prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY)) {
+			unmap_mapping_range(alloc->shm->f_mapping,
+					    (loff_t)vmf->pgoff << PAGE_SHIFT, PAGE_SIZE, 1);
+			return VM_FAULT_NOPAGE;
+		}
+		/* A real filesystem may need to allocate blocks first. */
+		if (sec && !alloc->cow && alloc->shm_ops->page_mkwrite)
+			return alloc->shm_ops->page_mkwrite(vmf);
 		return 0;
+	}
 	winvm_record_fault(alloc->wmm, vmf->real_address,
 			   WINVM_EXCEPTION_WRITE_FAULT, WINVM_STATUS_ACCESS_VIOLATION);
 	return VM_FAULT_SIGSEGV;
 }
 
-u32 winvm_fault_info(struct winvm_mm *wmm, void *arg)
+u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_fault_info_args *args = arg;
 	struct winvm_fault_rec *rec;

@@ -8,6 +8,7 @@
  * order.
  */
 
+#include <linux/file.h>
 #include <linux/fs_context.h>
 #include <linux/hashtable.h>
 #include <linux/miscdevice.h>
@@ -84,14 +85,23 @@ int winvm_status_errno(u32 status)
 	case WINVM_STATUS_UNSUCCESSFUL:
 		return -ENODATA;
 	case WINVM_STATUS_NOT_FOUND:
+	case WINVM_STATUS_OBJECT_NAME_NOT_FOUND:
 		return -ENOENT;
+	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
+		return -EPERM;
+	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
+		return -EBADF;
+	case WINVM_STATUS_SECTION_TOO_BIG:
+		return -EFBIG;
+	case WINVM_STATUS_INVALID_IMAGE_NOT_MZ:
+		return -ENOEXEC;
 	default:
 		return -EINVAL;
 	}
 }
 
+/* kref_put_mutex() calls this with winvm_mms_lock held; we drop it. */
 static void winvm_mm_release(struct kref *ref)
-	__releases(&winvm_mms_lock)
 {
 	struct winvm_mm *wmm = container_of(ref, struct winvm_mm, ref);
 	struct winvm_fault_rec *rec;
@@ -211,7 +221,18 @@ static int winvm_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static u32 winvm_info_get(struct winvm_mm *wmm, void *arg)
+struct inode *winvm_new_inode(void)
+{
+	return alloc_anon_inode(winvm_mnt->mnt_sb);
+}
+
+struct file *winvm_new_file(struct inode *inode, const char *name,
+			    const struct file_operations *fops)
+{
+	return alloc_file_pseudo(inode, winvm_mnt, name, O_RDWR, fops);
+}
+
+static u32 winvm_info_get(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_info_args *args = arg;
 	unsigned int i;
@@ -229,7 +250,8 @@ static u32 winvm_info_get(struct winvm_mm *wmm, void *arg)
 	args->max_address = winvm_max_address();
 	/* Large pages need SeLockMemoryPrivilege-like policy; not offered yet. */
 	args->large_page_minimum = 0;
-	args->features = WINVM_FEATURE_PRIVATE | WINVM_FEATURE_GUARD;
+	args->features = WINVM_FEATURE_PRIVATE | WINVM_FEATURE_GUARD |
+			 WINVM_FEATURE_SECTIONS;
 	return WINVM_STATUS_SUCCESS;
 }
 
@@ -242,7 +264,7 @@ struct winvm_ioctl_desc {
 	size_t status_offset;
 	bool needs_mm;
 	bool serial;		/* changes the address space: take op_lock */
-	u32 (*call)(struct winvm_mm *wmm, void *args);
+	u32 (*call)(struct winvm_mm *wmm, void *args, struct winvm_call *call);
 };
 
 #define WINVM_IOCTL(c, type, mm, ser, fn) {				\
@@ -262,6 +284,19 @@ static const struct winvm_ioctl_desc winvm_ioctls[] = {
 	WINVM_IOCTL(WINVM_IOC_MEM_QUERY, struct winvm_query_args, true, false, winvm_mem_query),
 	WINVM_IOCTL(WINVM_IOC_FAULT_INFO, struct winvm_fault_info_args, true, false,
 		    winvm_fault_info),
+	WINVM_IOCTL(WINVM_IOC_SECTION_CREATE, struct winvm_section_create_args, false, false,
+		    winvm_section_create),
+	WINVM_IOCTL(WINVM_IOC_SECTION_OPEN, struct winvm_section_open_args, false, false,
+		    winvm_section_open),
+	WINVM_IOCTL(WINVM_IOC_SECTION_QUERY, struct winvm_section_query_args, false, false,
+		    winvm_section_query),
+	WINVM_IOCTL(WINVM_IOC_SECTION_DUP, struct winvm_section_dup_args, false, false,
+		    winvm_section_dup),
+	WINVM_IOCTL(WINVM_IOC_VIEW_MAP, struct winvm_view_map_args, true, true, winvm_view_map),
+	WINVM_IOCTL(WINVM_IOC_VIEW_UNMAP, struct winvm_view_unmap_args, true, true,
+		    winvm_view_unmap),
+	WINVM_IOCTL(WINVM_IOC_VIEW_FLUSH, struct winvm_view_flush_args, true, false,
+		    winvm_view_flush),
 };
 
 union winvm_any_args {
@@ -271,6 +306,13 @@ union winvm_any_args {
 	struct winvm_protect_args protect;
 	struct winvm_query_args query;
 	struct winvm_fault_info_args fault;
+	struct winvm_section_create_args screate;
+	struct winvm_section_open_args sopen;
+	struct winvm_section_query_args squery;
+	struct winvm_section_dup_args sdup;
+	struct winvm_view_map_args vmap;
+	struct winvm_view_unmap_args vunmap;
+	struct winvm_view_flush_args vflush;
 };
 
 static long winvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -278,6 +320,7 @@ static long winvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct winvm_mm *wmm = file->private_data;
 	void __user *argp = (void __user *)arg;
 	const struct winvm_ioctl_desc *desc = NULL;
+	struct winvm_call call = { .fd = -1 };
 	union winvm_any_args args;
 	size_t size = _IOC_SIZE(cmd);
 	unsigned int i;
@@ -300,15 +343,25 @@ static long winvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	} else if (desc->serial) {
 		if (mutex_lock_killable(&wmm->op_lock))
 			return -EINTR;
-		status = desc->call(wmm, &args);
+		status = desc->call(wmm, &args, &call);
 		mutex_unlock(&wmm->op_lock);
 	} else {
-		status = desc->call(wmm, &args);
+		status = desc->call(wmm, &args, &call);
 	}
 
 	memcpy((char *)&args + desc->status_offset, &status, sizeof(status));
-	if (copy_to_user(argp, &args, size))
+	if (copy_to_user(argp, &args, size)) {
+		if (call.file) {
+			put_unused_fd(call.fd);
+			fput(call.file);
+		}
 		return -EFAULT;
+	}
+	/* A new fd becomes visible only once the caller has its number. */
+	if (call.file) {
+		fd_install(call.fd, call.file);
+		return call.fd;
+	}
 	return winvm_status_errno(status);
 }
 

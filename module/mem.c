@@ -18,7 +18,7 @@
  * One base protection, at most one modifier, and no modifier on
  * NOACCESS.  Write-copy exists only for views, never for private memory.
  */
-static bool winvm_prot_valid(u32 prot)
+bool winvm_prot_valid(u32 prot)
 {
 	u32 base = prot & WINVM_PS_PROT;
 	u32 mods = prot & ~WINVM_PS_PROT;
@@ -34,12 +34,18 @@ static bool winvm_prot_valid(u32 prot)
 	return hweight32(mods) <= 1;
 }
 
+static bool winvm_is_writecopy(u32 prot)
+{
+	prot &= WINVM_PS_PROT;
+	return prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY;
+}
+
 static u32 winvm_commit_state(u32 prot)
 {
 	return WINVM_PS_COMMIT | (prot & (WINVM_PS_PROT | WINVM_PS_GUARD));
 }
 
-static u32 winvm_errno_status(int err)
+u32 winvm_errno_status(int err)
 {
 	switch (err) {
 	case -EEXIST:
@@ -59,7 +65,7 @@ static u32 winvm_errno_status(int err)
  * values above 31 are a mask of the bits that may be set.  Returns the
  * exclusive upper bound for the allocation's end.
  */
-static u32 winvm_zero_bits_limit(u64 zero_bits, unsigned long *limit)
+u32 winvm_zero_bits_limit(u64 zero_bits, unsigned long *limit)
 {
 	unsigned long top = winvm_max_address() + 1;
 	int bits;
@@ -87,10 +93,10 @@ static u32 winvm_zero_bits_limit(u64 zero_bits, unsigned long *limit)
 static unsigned long winvm_find_below(struct mm_struct *mm, unsigned long len,
 				      unsigned long limit, bool topdown)
 {
+	VMA_ITERATOR(vmi, mm, 0);
 	unsigned long gap_start = WINVM_MIN_ADDR, gap_end, cand, best = 0;
 	struct vm_area_struct *vma;
 	bool done = false;
-	VMA_ITERATOR(vmi, mm, 0);
 
 	mmap_read_lock(mm);
 	for_each_vma(vmi, vma) {
@@ -124,7 +130,7 @@ static unsigned long winvm_find_below(struct mm_struct *mm, unsigned long len,
 }
 
 /* Where a NULL-address allocation goes: Linux's placement, 64 KiB aligned. */
-static unsigned long winvm_find_free(struct mm_struct *mm, unsigned long len,
+unsigned long winvm_find_free(struct mm_struct *mm, unsigned long len,
 				     unsigned long limit, bool topdown)
 {
 	unsigned long pad = len + WINVM_GRANULARITY - PAGE_SIZE, addr;
@@ -169,13 +175,43 @@ static bool winvm_exec_matches(struct mm_struct *mm, struct winvm_alloc *alloc,
 	return true;
 }
 
+/*
+ * Put a new allocation or view at @addr, or anywhere (below @limit) when
+ * @addr is 0.  @offset is the byte offset in the backing file that the
+ * first page shows.
+ */
+int winvm_alloc_place(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		      unsigned long addr, unsigned long len, unsigned long limit,
+		      bool topdown, bool exec, u64 offset)
+{
+	int tries, ret;
+
+	for (tries = 0; ; tries++) {
+		unsigned long where = addr;
+
+		if (!where) {
+			where = winvm_find_free(wmm->mm, len, limit, topdown);
+			if (!where)
+				return -ENOMEM;
+		}
+		alloc->origin = where - offset;
+		alloc->base = where;
+		alloc->size = len;
+		ret = winvm_map_range(wmm, alloc, where, len, exec, false);
+		/* Someone else took the gap we found; look again. */
+		if (ret == -EEXIST && !addr && tries < 8)
+			continue;
+		return ret;
+	}
+}
+
 static u32 winvm_alloc_fresh(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 			     unsigned long addr, unsigned long len, unsigned long limit)
 {
 	bool commit = args->type & WINVM_MEM_COMMIT;
 	bool exec = commit && winvm_is_exec_prot(args->protect);
 	struct winvm_alloc *alloc;
-	int tries, ret = 0;
+	int ret = 0;
 
 	alloc = winvm_alloc_create(wmm, len, args->protect);
 	if (IS_ERR(alloc))
@@ -186,29 +222,11 @@ static u32 winvm_alloc_fresh(struct winvm_mm *wmm, struct winvm_alloc_args *args
 				      winvm_commit_state(args->protect));
 		mutex_unlock(&alloc->state_lock);
 	}
-	for (tries = 0; !ret; tries++) {
-		unsigned long where = addr;
-
-		if (!where) {
-			where = winvm_find_free(wmm->mm, len, limit,
-						args->type & WINVM_MEM_TOP_DOWN);
-			if (!where) {
-				ret = -ENOMEM;
-				break;
-			}
-		}
-		alloc->origin = where;
-		alloc->base = where;
-		ret = winvm_map_range(wmm, alloc, where, len, exec, false);
-		/* Someone else took the gap we found; look again. */
-		if (ret == -EEXIST && !addr && tries < 8) {
-			ret = 0;
-			continue;
-		}
-		if (!ret)
-			args->address = where;
-		break;
-	}
+	if (!ret)
+		ret = winvm_alloc_place(wmm, alloc, addr, len, limit,
+					args->type & WINVM_MEM_TOP_DOWN, exec, 0);
+	if (!ret)
+		args->address = alloc->base;
 	winvm_alloc_put(alloc);
 	if (ret)
 		return winvm_errno_status(ret);
@@ -226,8 +244,9 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	struct mm_struct *mm = wmm->mm;
 	bool exec = winvm_is_exec_prot(args->protect);
 	struct winvm_alloc *alloc;
+	u32 status = 0;
 	bool exec_ok;
-	int ret;
+	int ret = 0;
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
@@ -241,18 +260,32 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 		return busy ? WINVM_STATUS_CONFLICTING_ADDRESSES :
 			      WINVM_STATUS_NOT_MAPPED_VIEW;
 	}
+	if (!alloc->section && !winvm_prot_valid(args->protect)) {
+		mmap_write_unlock(mm);
+		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
+	}
 	kref_get(&alloc->ref);
 	mutex_lock(&alloc->state_lock);
-	ret = winvm_state_set(alloc, winvm_pgoff(alloc, start),
-			      winvm_pgoff(alloc, end) - 1,
-			      winvm_commit_state(args->protect));
+	if (alloc->section) {
+		status = winvm_view_commit(alloc, winvm_pgoff(alloc, start),
+					   winvm_pgoff(alloc, end) - 1, args->protect);
+	} else {
+		ret = winvm_state_set(alloc, winvm_pgoff(alloc, start),
+				      winvm_pgoff(alloc, end) - 1,
+				      winvm_commit_state(args->protect));
+	}
 	mutex_unlock(&alloc->state_lock);
 	winvm_zap(alloc, start, end);
 	exec_ok = winvm_exec_matches(mm, alloc, start, end, exec);
 	mmap_write_unlock(mm);
-	if (!ret && !exec_ok)
+	if (!status && !ret && alloc->section && !alloc->cow &&
+	    winvm_is_writecopy(args->protect))
+		ret = winvm_view_make_cow(wmm, alloc);
+	if (!status && !ret && !exec_ok)
 		ret = winvm_sync_exec(wmm, alloc, start, end);
 	winvm_alloc_put(alloc);
+	if (status)
+		return status;
 	if (ret)
 		return winvm_errno_status(ret);
 	args->address = start;
@@ -307,6 +340,13 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 		return busy ? WINVM_STATUS_CONFLICTING_ADDRESSES :
 			      WINVM_STATUS_NOT_MAPPED_VIEW;
 	}
+	if (alloc->section) {
+		/* Section pages are shared: MEM_RESET keeps them (fact 28). */
+		mmap_write_unlock(mm);
+		args->address = start;
+		args->size = end - start;
+		return WINVM_STATUS_SUCCESS;
+	}
 	kref_get(&alloc->ref);
 	mutex_lock(&alloc->state_lock);
 	ret = winvm_state_modify(alloc, winvm_pgoff(alloc, start),
@@ -325,7 +365,7 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	return undo && seen ? WINVM_STATUS_UNSUCCESSFUL : WINVM_STATUS_SUCCESS;
 }
 
-u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg)
+u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_alloc_args *args = arg;
 	u32 type = args->type, status;
@@ -344,7 +384,10 @@ u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg)
 			return WINVM_STATUS_INVALID_PARAMETER;
 		if (!(type & (WINVM_MEM_RESERVE | WINVM_MEM_COMMIT)))
 			return WINVM_STATUS_INVALID_PARAMETER;
-		if (!winvm_prot_valid(args->protect))
+		/* A commit inside a view is checked against the view later. */
+		if (!winvm_prot_valid(args->protect) &&
+		    (!args->address || (type & WINVM_MEM_RESERVE) ||
+		     !winvm_view_prot_allowed(WINVM_PAGE_EXECUTE_READWRITE, args->protect)))
 			return WINVM_STATUS_INVALID_PAGE_PROTECTION;
 	}
 	if (!size)
@@ -422,7 +465,7 @@ out:
 	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
 }
 
-u32 winvm_mem_free(struct winvm_mm *wmm, void *arg)
+u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_free_args *args = arg;
 	struct mm_struct *mm = wmm->mm;
@@ -446,6 +489,11 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg)
 	if (!alloc) {
 		mmap_write_unlock(mm);
 		return WINVM_STATUS_MEMORY_NOT_ALLOCATED;
+	}
+	/* Views go with VIEW_UNMAP; VirtualFree refuses them (fact 42). */
+	if (alloc->section) {
+		mmap_write_unlock(mm);
+		return WINVM_STATUS_INVALID_PARAMETER;
 	}
 	if (!size) {
 		if (round_down(addr, PAGE_SIZE) != alloc->base) {
@@ -490,7 +538,30 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg)
 	return status;
 }
 
-u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg)
+/*
+ * Apply @prot to the committed pages of [start, end) (state_lock held).  A
+ * view keeps its private copies: the copied flag survives the change.
+ */
+static int winvm_protect_pages(struct winvm_alloc *alloc, unsigned long start,
+			       unsigned long end, u32 prot)
+{
+	pgoff_t idx, next, stop = winvm_pgoff(alloc, end);
+	u32 st;
+	int ret = 0;
+
+	lockdep_assert_held(&alloc->state_lock);
+	if (!alloc->section)
+		return winvm_state_set(alloc, winvm_pgoff(alloc, start), stop - 1,
+				       winvm_commit_state(prot));
+	for (idx = winvm_pgoff(alloc, start); idx < stop && !ret; idx = next) {
+		st = winvm_eff_span(alloc, idx, stop, &next);
+		ret = winvm_state_set(alloc, idx, next - 1, winvm_commit_state(prot) |
+				      (st & WINVM_PS_COPIED));
+	}
+	return ret;
+}
+
+u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_protect_args *args = arg;
 	struct mm_struct *mm = wmm->mm;
@@ -498,14 +569,16 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg)
 	unsigned long start, end;
 	struct winvm_alloc *alloc;
 	pgoff_t idx, next, stop;
-	bool exec_ok;
+	bool exec_ok, make_cow;
 	u32 st;
 	int ret;
 
 	if (args->flags || args->reserved[0] || args->reserved[1])
 		return WINVM_STATUS_INVALID_PARAMETER;
 	args->old_protect = WINVM_PAGE_NOACCESS;
-	if (!winvm_prot_valid(args->protect))
+	/* Write-copy is checked against the view once we know there is one. */
+	if (!winvm_prot_valid(args->protect) &&
+	    !winvm_view_prot_allowed(WINVM_PAGE_EXECUTE_READWRITE, args->protect))
 		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
 	if (!size || addr > winvm_max_address() ||
 	    size > winvm_max_address() + 1 - addr)
@@ -525,20 +598,24 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg)
 		mmap_write_unlock(mm);
 		return WINVM_STATUS_INVALID_PARAMETER;
 	}
+	if (alloc->section ? !winvm_view_prot_allowed(alloc->alloc_protect, args->protect) :
+			     !winvm_prot_valid(args->protect)) {
+		mmap_write_unlock(mm);
+		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
+	}
 	mutex_lock(&alloc->state_lock);
 	stop = winvm_pgoff(alloc, end);
 	for (idx = winvm_pgoff(alloc, start); idx < stop; idx = next) {
-		st = winvm_state_span(alloc, idx, stop, &next);
+		st = winvm_eff_span(alloc, idx, stop, &next);
 		if (!(st & WINVM_PS_COMMIT)) {
 			mutex_unlock(&alloc->state_lock);
 			mmap_write_unlock(mm);
 			return WINVM_STATUS_NOT_COMMITTED;
 		}
 	}
-	st = winvm_state_get(alloc, winvm_pgoff(alloc, start));
-	ret = winvm_state_set(alloc, winvm_pgoff(alloc, start),
-			      winvm_pgoff(alloc, end) - 1,
-			      winvm_commit_state(args->protect));
+	st = winvm_eff_span(alloc, winvm_pgoff(alloc, start),
+			    winvm_pgoff(alloc, start) + 1, &next);
+	ret = winvm_protect_pages(alloc, start, end, args->protect);
 	mutex_unlock(&alloc->state_lock);
 	if (ret) {
 		mmap_write_unlock(mm);
@@ -548,9 +625,12 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg)
 	winvm_zap(alloc, start, end);
 	exec_ok = winvm_exec_matches(mm, alloc, start, end,
 				     winvm_is_exec_prot(args->protect));
+	make_cow = alloc->section && !alloc->cow && winvm_is_writecopy(args->protect);
 	kref_get(&alloc->ref);
 	mmap_write_unlock(mm);
-	if (!exec_ok)
+	if (make_cow)
+		ret = winvm_view_make_cow(wmm, alloc);
+	if (!ret && !exec_ok)
 		ret = winvm_sync_exec(wmm, alloc, start, end);
 	winvm_alloc_put(alloc);
 	if (ret)

@@ -59,10 +59,11 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	end = min(a_end, winvm_alloc_mapped_end(mm, alloc, page));
 	stop = winvm_pgoff(alloc, end);
 	mutex_lock(&alloc->state_lock);
-	want = winvm_state_get(alloc, winvm_pgoff(alloc, page)) & WINVM_PS_VISIBLE;
+	want = winvm_eff_span(alloc, winvm_pgoff(alloc, page), stop, &next) &
+	       WINVM_PS_VISIBLE;
 	/* RegionSize: the run of pages that look the same, within the allocation. */
 	for (idx = winvm_pgoff(alloc, page); idx < stop; idx = next) {
-		st = winvm_state_span(alloc, idx, stop, &next);
+		st = winvm_eff_span(alloc, idx, stop, &next);
 		if ((st & WINVM_PS_VISIBLE) != want)
 			break;
 	}
@@ -72,11 +73,11 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	args->region_size = alloc->origin + ((unsigned long)idx << PAGE_SHIFT) - page;
 	args->state = want & WINVM_PS_COMMIT ? WINVM_MEM_COMMIT : WINVM_MEM_RESERVE;
 	args->protect = winvm_visible_protect(alloc, want);
-	args->type = WINVM_MEM_PRIVATE;
+	args->type = alloc->type;
 	args->allocation_size = alloc->size;
 	stop = winvm_pgoff(alloc, a_end);
 	for (idx = winvm_pgoff(alloc, alloc->base); idx < stop; idx = next) {
-		st = winvm_state_span(alloc, idx, stop, &next);
+		st = winvm_eff_span(alloc, idx, stop, &next);
 		if (st & WINVM_PS_COMMIT)
 			committed += next - idx;
 	}
@@ -85,7 +86,7 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	args->region_flags = WINVM_REGION_WINVM;
 }
 
-u32 winvm_mem_query(struct winvm_mm *wmm, void *arg)
+u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_query_args *args = arg;
 	struct mm_struct *mm = wmm->mm;

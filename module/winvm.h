@@ -56,7 +56,9 @@
 #define WINVM_PS_GUARD		0x100U	/* == WINVM_PAGE_GUARD */
 #define WINVM_PS_COMMIT		0x1000U
 #define WINVM_PS_RESET		0x2000U	/* MEM_RESET discarded the data */
-#define WINVM_PS_VISIBLE	(WINVM_PS_PROT | WINVM_PS_GUARD | WINVM_PS_COMMIT)
+#define WINVM_PS_COPIED		0x4000U	/* write-copy view: private copy made */
+#define WINVM_PS_VISIBLE	(WINVM_PS_PROT | WINVM_PS_GUARD | WINVM_PS_COMMIT | \
+				 WINVM_PS_COPIED)
 
 /* One per mm that uses winvm; shared by every open file of that mm. */
 struct winvm_mm {
@@ -77,19 +79,54 @@ struct winvm_fault_rec {
 };
 
 /*
- * An NT allocation (VAD).  Referenced by each of its VMAs and by
+ * A section: the shared pages behind views.  Referenced by each section
+ * fd (winvm_handle) and each view.  handles and name are protected by
+ * winvm_names_lock (section.c); committed by commit_lock, which nests
+ * inside a view's state_lock.
+ */
+struct winvm_section {
+	struct kref ref;
+	struct file *file;		/* shmem (pagefile-backed) or the caller's file */
+	bool shmem;			/* file is on tmpfs/shmem */
+	bool reserve;			/* SEC_RESERVE: pages start reserved */
+	u64 size;
+	u32 protect;
+	u32 attributes;
+	unsigned int handles;
+	struct winvm_name *name;
+	struct mutex commit_lock;
+	struct maple_tree committed;	/* SEC_RESERVE: page index -> committed */
+};
+
+/* file->private_data of a section fd. */
+struct winvm_handle {
+	struct winvm_section *sec;
+	u32 access;
+};
+
+/* A new fd an ioctl hands out; installed only once the reply is copied. */
+struct winvm_call {
+	struct file *file;
+	int fd;
+};
+
+/*
+ * An NT allocation (VAD) or a view of a section.  Referenced by each of its VMAs and by
  * operations in flight; it keeps its winvm_mm alive.  Several allocations
  * may share one shmem file after an NT partial release split one.
  */
 struct winvm_alloc {
 	struct kref ref;
 	struct winvm_mm *wmm;
-	struct file *shm;
+	struct file *shm;		/* what the VMAs map (vm_file) */
 	const struct vm_operations_struct *shm_ops;
 	unsigned long origin;		/* user address of shm page 0 */
 	unsigned long base;		/* state_lock (writers also hold mmap_lock) */
 	unsigned long size;		/* state_lock (writers also hold mmap_lock) */
 	u32 alloc_protect;		/* AllocationProtect */
+	u32 type;			/* MEM_PRIVATE or MEM_MAPPED */
+	struct winvm_section *section;	/* views: the section shown */
+	bool cow;			/* view: shm is a private copy file */
 	u32 cache_attr;			/* PAGE_NOCACHE / PAGE_WRITECOMBINE, sticky */
 	struct task_struct *surgeon;	/* op_lock: may split our VMAs */
 	struct mutex state_lock;
@@ -97,6 +134,9 @@ struct winvm_alloc {
 };
 
 /* main.c */
+struct inode *winvm_new_inode(void);
+struct file *winvm_new_file(struct inode *inode, const char *name,
+			    const struct file_operations *fops);
 u64 winvm_max_address(void);
 int winvm_status_errno(u32 status);
 void winvm_mm_put(struct winvm_mm *wmm);
@@ -106,6 +146,8 @@ extern const struct file_operations winvm_mapper_fops;
 extern const struct vm_operations_struct winvm_vm_ops;
 struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
 				       u32 protect);
+struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section *sec,
+				      u32 view_prot);
 void winvm_alloc_put(struct winvm_alloc *alloc);
 struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long at);
 static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long addr)
@@ -115,12 +157,14 @@ static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long
 
 u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx);
 u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
+u32 winvm_eff_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st);
 u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st);
 bool winvm_is_exec_prot(u32 prot);
 
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed);
+int winvm_remap_all(struct winvm_mm *wmm, struct winvm_alloc *alloc);
 int winvm_sync_exec(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
@@ -133,15 +177,42 @@ unsigned long winvm_alloc_mapped_end(struct mm_struct *mm, struct winvm_alloc *a
 				     unsigned long addr);
 
 /* mem.c */
-u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg);
-u32 winvm_mem_free(struct winvm_mm *wmm, void *arg);
-u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg);
+u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+bool winvm_prot_valid(u32 prot);
+u32 winvm_errno_status(int err);
+int winvm_alloc_place(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		      unsigned long addr, unsigned long len, unsigned long limit,
+		      bool topdown, bool exec, u64 offset);
+u32 winvm_zero_bits_limit(u64 zero_bits, unsigned long *limit);
+unsigned long winvm_find_free(struct mm_struct *mm, unsigned long len,
+			      unsigned long limit, bool topdown);
 
 /* query.c */
-u32 winvm_mem_query(struct winvm_mm *wmm, void *arg);
+u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+
+/* section.c */
+void winvm_section_put(struct winvm_section *sec);
+struct winvm_section *winvm_section_get(int fd, u32 *access, u32 *status);
+u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_section_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_section_dup(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+
+/* view.c */
+u32 winvm_view_map(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+bool winvm_view_prot_allowed(u32 view_prot, u32 prot);
+u32 winvm_view_commit(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 prot);
+int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc);
+vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st,
+			   u32 access);
+struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx);
 
 /* fault.c */
-u32 winvm_fault_info(struct winvm_mm *wmm, void *arg);
+u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 vm_fault_t winvm_fault(struct vm_fault *vmf);
 vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf);
 

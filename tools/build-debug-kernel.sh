@@ -18,6 +18,15 @@ if [ -f "$OUT/done" ]; then
 	echo "$OUT"
 	exit 0
 fi
+# Two runners (say make test and make stress) may ask at once: one builds,
+# the other waits for it instead of wiping its tree.
+mkdir -p "$ROOT/build/debug-kernel"
+exec 9>"$ROOT/build/debug-kernel/.lock"
+flock 9
+if [ -f "$OUT/done" ]; then
+	echo "$OUT"
+	exit 0
+fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -24,8 +24,13 @@
  *    EBADF for INVALID_HANDLE (a context used from a process other than the
  *    one that opened it, e.g. after fork); EFAULT when the argument struct
  *    cannot be read or written (status is then left untouched);
- *    ENOENT for NOT_FOUND; ENODATA for UNSUCCESSFUL (MEM_RESET_UNDO on
- *    data that MEM_RESET already discarded).
+ *    ENOENT for NOT_FOUND and OBJECT_NAME_NOT_FOUND; ENODATA for
+ *    UNSUCCESSFUL (MEM_RESET_UNDO on data that MEM_RESET already
+ *    discarded); EPERM for PRIVILEGE_NOT_HELD; EBADF for
+ *    OBJECT_TYPE_MISMATCH (an fd that is not a section); EFBIG for
+ *    SECTION_TOO_BIG; ENOEXEC for INVALID_IMAGE_NOT_MZ; EINVAL for the
+ *    other section errors (MAPPED_ALIGNMENT, INVALID_VIEW_SIZE,
+ *    MAPPED_FILE_SIZE_ZERO, INVALID_FILE_FOR_SECTION, OBJECT_NAME_INVALID).
  *
  * Guard pages and access violations (the signal protocol):
  *  An access that Windows would turn into STATUS_GUARD_PAGE_VIOLATION or
@@ -154,10 +159,14 @@
 #define WINVM_STATUS_INVALID_ADDRESS		0xc0000141
 #define WINVM_STATUS_NOT_FOUND			0xc0000225
 #define WINVM_STATUS_MAPPED_ALIGNMENT		0xc0000220
+#define WINVM_STATUS_OBJECT_NAME_INVALID	0xc0000033
+#define WINVM_STATUS_PRIVILEGE_NOT_HELD		0xc0000061
+#define WINVM_STATUS_OBJECT_TYPE_MISMATCH	0xc0000024
 
 /* WINVM_IOC_INFO_GET: system facts, as GetSystemInfo reports them. */
 #define WINVM_FEATURE_PRIVATE		(1ULL << 0)	/* alloc/free/protect/query */
 #define WINVM_FEATURE_GUARD		(1ULL << 1)	/* guard pages, FAULT_INFO */
+#define WINVM_FEATURE_SECTIONS		(1ULL << 2)	/* sections and views */
 
 struct winvm_info_args {
 	__u32 flags;			/* in: must be 0 */
@@ -273,6 +282,119 @@ struct winvm_fault_info_args {
 	__u64 reserved[2];		/* must be 0 */
 };
 
+/*
+ * Sections (NtCreateSection / CreateFileMapping) are file descriptors,
+ * like ntsync objects: SECTION_CREATE, SECTION_OPEN and SECTION_DUP return
+ * a new O_CLOEXEC section fd as the ioctl's return value (and in "fd").
+ * A section lives while a section fd or a view holds it; pass the fd to
+ * another process (fork, SCM_RIGHTS) and map it there with VIEW_MAP on that
+ * process's own /dev/winvm fd.  Each section fd carries its own granted
+ * access (SECTION_* bits), checked when mapping.
+ *
+ * Names: an optional UTF-8 name (1..WINVM_NAME_MAX bytes, case-sensitive)
+ * lives in the namespace of the caller's user namespace and effective uid,
+ * so other users never see it; with WINVM_SECTION_GLOBAL it lives in one
+ * system-wide namespace instead, where creating requires CAP_SYS_ADMIN
+ * (Windows' SeCreateGlobalPrivilege).  A name disappears when its last
+ * section fd closes, even while views remain.  Creating an existing name
+ * returns the existing section with status STATUS_OBJECT_NAME_EXISTS and
+ * "existed" set (ERROR_ALREADY_EXISTS).
+ */
+#define WINVM_NAME_MAX			256
+#define WINVM_SECTION_GLOBAL		0x1
+
+struct winvm_section_create_args {
+	__u64 size;			/* in: maximum size; 0 = the file's size */
+	__u64 name;			/* in: pointer to the name, or 0 */
+	__u32 name_len;			/* in: bytes */
+	__s32 file_fd;			/* in: file to map, or -1 (pagefile-backed) */
+	__u32 protect;			/* in: PAGE_* page protection */
+	__u32 attributes;		/* in: SEC_* (0 = SEC_COMMIT) */
+	__u32 access;			/* in: SECTION_* of the new fd; 0 = all */
+	__u32 flags;			/* in: WINVM_SECTION_GLOBAL */
+	__s32 fd;			/* out: the section fd */
+	__u32 existed;			/* out: 1 if the name already existed */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 pad;			/* must be 0 */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+struct winvm_section_open_args {
+	__u64 name;			/* in: pointer to the name */
+	__u32 name_len;			/* in: bytes */
+	__u32 access;			/* in: SECTION_* / FILE_MAP_* wanted */
+	__u32 flags;			/* in: WINVM_SECTION_GLOBAL */
+	__s32 fd;			/* out: the section fd */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 pad;			/* must be 0 */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/* NtQuerySection(SectionBasicInformation); needs SECTION_QUERY. */
+struct winvm_section_query_args {
+	__s32 section_fd;		/* in */
+	__u32 flags;			/* must be 0 */
+	__u64 size;			/* out: section size in bytes */
+	__u32 attributes;		/* out: SEC_* (SEC_FILE for file-backed) */
+	__u32 protect;			/* out: the section's page protection */
+	__u32 access;			/* out: access granted to this fd */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/* DuplicateHandle for sections: a new fd with a subset of the access. */
+struct winvm_section_dup_args {
+	__s32 section_fd;		/* in */
+	__u32 access;			/* in: wanted access; must be granted to section_fd */
+	__u32 flags;			/* must be 0 */
+	__s32 fd;			/* out: the new section fd */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 pad;			/* must be 0 */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/*
+ * WINVM_IOC_VIEW_MAP: NtMapViewOfSection / MapViewOfFileEx in the calling
+ * process.  offset must be a multiple of 64 KiB; address is 0 (the module
+ * picks a 64 KiB-aligned range) or a 64 KiB-aligned base; size 0 maps the
+ * rest of the section.  access is FILE_MAP_READ / WRITE / COPY / EXECUTE
+ * (0 = a no-access view).  Views of SEC_RESERVE sections start reserved;
+ * MEM_ALLOC with MEM_COMMIT inside the view commits section pages.
+ */
+struct winvm_view_map_args {
+	__s32 section_fd;		/* in */
+	__u32 access;			/* in: FILE_MAP_* */
+	__u64 address;			/* in/out */
+	__u64 offset;			/* in */
+	__u64 size;			/* in/out */
+	__u64 zero_bits;		/* in: as for MEM_ALLOC */
+	__u32 type;			/* in: 0 or MEM_TOP_DOWN */
+	__u32 flags;			/* must be 0 */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 pad;			/* must be 0 */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/* WINVM_IOC_VIEW_UNMAP: NtUnmapViewOfSection; any address inside the view. */
+struct winvm_view_unmap_args {
+	__u64 address;			/* in */
+	__u32 flags;			/* must be 0 */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/*
+ * WINVM_IOC_VIEW_FLUSH: FlushViewOfFile; writes the range of a file-backed
+ * view to the file (fsync of that range).  size 0 = to the end of the view.
+ */
+struct winvm_view_flush_args {
+	__u64 address;			/* in/out */
+	__u64 size;			/* in/out */
+	__u32 flags;			/* must be 0 */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be 0 */
+};
+
 #define WINVM_IOC_MAGIC			'W'
 #define WINVM_IOC_INFO_GET	_IOWR(WINVM_IOC_MAGIC, 0x80, struct winvm_info_args)
 #define WINVM_IOC_MEM_ALLOC	_IOWR(WINVM_IOC_MAGIC, 0x81, struct winvm_alloc_args)
@@ -280,5 +402,12 @@ struct winvm_fault_info_args {
 #define WINVM_IOC_MEM_PROTECT	_IOWR(WINVM_IOC_MAGIC, 0x83, struct winvm_protect_args)
 #define WINVM_IOC_MEM_QUERY	_IOWR(WINVM_IOC_MAGIC, 0x84, struct winvm_query_args)
 #define WINVM_IOC_FAULT_INFO	_IOWR(WINVM_IOC_MAGIC, 0x85, struct winvm_fault_info_args)
+#define WINVM_IOC_SECTION_CREATE _IOWR(WINVM_IOC_MAGIC, 0x86, struct winvm_section_create_args)
+#define WINVM_IOC_SECTION_OPEN	_IOWR(WINVM_IOC_MAGIC, 0x87, struct winvm_section_open_args)
+#define WINVM_IOC_SECTION_QUERY	_IOWR(WINVM_IOC_MAGIC, 0x88, struct winvm_section_query_args)
+#define WINVM_IOC_SECTION_DUP	_IOWR(WINVM_IOC_MAGIC, 0x89, struct winvm_section_dup_args)
+#define WINVM_IOC_VIEW_MAP	_IOWR(WINVM_IOC_MAGIC, 0x8a, struct winvm_view_map_args)
+#define WINVM_IOC_VIEW_UNMAP	_IOWR(WINVM_IOC_MAGIC, 0x8b, struct winvm_view_unmap_args)
+#define WINVM_IOC_VIEW_FLUSH	_IOWR(WINVM_IOC_MAGIC, 0x8c, struct winvm_view_flush_args)
 
 #endif /* _UAPI_LINUX_WINVM_H */

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Section objects (NtCreateSection / CreateFileMapping): file descriptors
+ * on winvm's pseudo filesystem, each carrying its granted access, all
+ * pointing at one refcounted winvm_section that owns the backing file (a
+ * shmem file for pagefile-backed sections, the caller's file otherwise),
+ * plus the name table.
+ */
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/magic.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+#include "winvm.h"
+
+#define WINVM_SECTION_ACCESS_ALL	0x000f001fU
+#define WINVM_SECTION_RIGHTS		0x1fU
+
+/*
+ * Names of sections.  winvm_names_lock protects the list, every
+ * winvm_section.name and every winvm_section.handles, so that a lookup can
+ * never revive a section whose last handle is closing.
+ */
+static DEFINE_MUTEX(winvm_names_lock);
+static LIST_HEAD(winvm_names);
+
+struct winvm_name {
+	struct list_head node;
+	struct user_namespace *ns;	/* NULL in the global namespace */
+	kuid_t uid;
+	u32 len;
+	struct winvm_section *sec;
+	char str[];
+};
+
+static void winvm_section_release(struct kref *ref)
+{
+	struct winvm_section *sec = container_of(ref, struct winvm_section, ref);
+
+	mutex_lock(&sec->commit_lock);
+	__mt_destroy(&sec->committed);
+	mutex_unlock(&sec->commit_lock);
+	fput(sec->file);
+	kfree(sec);
+}
+
+void winvm_section_put(struct winvm_section *sec)
+{
+	kref_put(&sec->ref, winvm_section_release);
+}
+
+static int winvm_handle_release(struct inode *inode, struct file *file)
+{
+	struct winvm_handle *h = file->private_data;
+	struct winvm_section *sec = h->sec;
+	struct winvm_name *name = NULL;
+
+	mutex_lock(&winvm_names_lock);
+	if (!--sec->handles && sec->name) {
+		name = sec->name;
+		list_del(&name->node);
+		sec->name = NULL;
+	}
+	mutex_unlock(&winvm_names_lock);
+	if (name) {
+		if (name->ns)
+			put_user_ns(name->ns);
+		kfree(name);
+	}
+	winvm_section_put(sec);
+	kfree(h);
+	return 0;
+}
+
+static const struct file_operations winvm_section_fops = {
+	.owner		= THIS_MODULE,
+	.release	= winvm_handle_release,
+};
+
+/* The section behind @fd with a reference, or NULL with *status set. */
+struct winvm_section *winvm_section_get(int fd, u32 *access, u32 *status)
+{
+	struct winvm_handle *h;
+	struct winvm_section *sec;
+	struct file *file = fget(fd);
+
+	if (!file) {
+		*status = WINVM_STATUS_INVALID_HANDLE;
+		return NULL;
+	}
+	if (file->f_op != &winvm_section_fops) {
+		fput(file);
+		*status = WINVM_STATUS_OBJECT_TYPE_MISMATCH;
+		return NULL;
+	}
+	h = file->private_data;
+	sec = h->sec;
+	kref_get(&sec->ref);
+	*access = h->access;
+	fput(file);
+	return sec;
+}
+
+/*
+ * A new, not yet installed section file for @sec with @access.  The
+ * caller adds to sec->handles under winvm_names_lock before this; the file
+ * takes over that count and one section reference.
+ */
+static int winvm_handle_create(struct winvm_section *sec, u32 access,
+			       struct winvm_call *call)
+{
+	struct winvm_handle *h;
+	struct inode *inode;
+	struct file *file;
+	int fd;
+
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		goto err_free;
+	if (!try_module_get(THIS_MODULE))
+		goto err_fd;
+	inode = winvm_new_inode();
+	if (IS_ERR(inode))
+		goto err_module;
+	file = winvm_new_file(inode, "winvm-section", &winvm_section_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		goto err_module;
+	}
+	h->sec = sec;
+	h->access = access;
+	file->private_data = h;
+	call->file = file;
+	call->fd = fd;
+	return 0;
+
+err_module:
+	module_put(THIS_MODULE);
+err_fd:
+	put_unused_fd(fd);
+err_free:
+	kfree(h);
+	return -ENOMEM;
+}
+
+/* Install a handle for @sec, dropping the caller's reference on failure. */
+static u32 winvm_handle_new(struct winvm_section *sec, u32 access,
+			    struct winvm_call *call, s32 *fd)
+{
+	mutex_lock(&winvm_names_lock);
+	sec->handles++;
+	mutex_unlock(&winvm_names_lock);
+	if (winvm_handle_create(sec, access, call)) {
+		struct winvm_name *name = NULL;
+
+		mutex_lock(&winvm_names_lock);
+		if (!--sec->handles && sec->name) {
+			name = sec->name;
+			list_del(&name->node);
+			sec->name = NULL;
+		}
+		mutex_unlock(&winvm_names_lock);
+		if (name) {
+			if (name->ns)
+				put_user_ns(name->ns);
+			kfree(name);
+		}
+		winvm_section_put(sec);
+		return WINVM_STATUS_NO_MEMORY;
+	}
+	*fd = call->fd;
+	return WINVM_STATUS_SUCCESS;
+}
+
+static bool winvm_section_prot_valid(u32 prot)
+{
+	switch (prot) {
+	case WINVM_PAGE_READONLY:
+	case WINVM_PAGE_READWRITE:
+	case WINVM_PAGE_WRITECOPY:
+	case WINVM_PAGE_EXECUTE_READ:
+	case WINVM_PAGE_EXECUTE_READWRITE:
+	case WINVM_PAGE_EXECUTE_WRITECOPY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool winvm_prot_writes_file(u32 prot)
+{
+	return prot == WINVM_PAGE_READWRITE || prot == WINVM_PAGE_EXECUTE_READWRITE;
+}
+
+/* SEC_* rules (facts 86, 87); returns the attributes to report, or 0. */
+static u32 winvm_section_attrs(u32 attrs, bool file_backed, u32 *status)
+{
+	u32 cache = attrs & (WINVM_SEC_NOCACHE | WINVM_SEC_WRITECOMBINE);
+	u32 kind = attrs & ~cache;
+
+	*status = WINVM_STATUS_INVALID_PARAMETER;
+	if (cache == (WINVM_SEC_NOCACHE | WINVM_SEC_WRITECOMBINE))
+		return 0;
+	if (kind & WINVM_SEC_IMAGE) {
+		if (kind != WINVM_SEC_IMAGE)
+			return 0;
+		/* No PE loader yet: no file is a valid image. */
+		*status = WINVM_STATUS_INVALID_IMAGE_NOT_MZ;
+		return 0;
+	}
+	if (!kind)
+		kind = WINVM_SEC_COMMIT;
+	if (kind != WINVM_SEC_COMMIT && kind != WINVM_SEC_RESERVE)
+		return 0;
+	*status = WINVM_STATUS_SUCCESS;
+	return (file_backed ? WINVM_SEC_FILE : kind) | cache;
+}
+
+static u32 winvm_access_valid(u32 access)
+{
+	/* FILE_MAP_EXECUTE (0x20) grants SECTION_MAP_EXECUTE. */
+	if (access & WINVM_FILE_MAP_EXECUTE)
+		access = (access & ~WINVM_FILE_MAP_EXECUTE) | WINVM_SECTION_MAP_EXECUTE;
+	return access;
+}
+
+static bool winvm_noexec(struct file *file)
+{
+	return (file->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
+	       (file->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
+}
+
+/* The caller's file as a section backing store (facts 85, 88-90). */
+static u32 winvm_section_file(struct winvm_section *sec, int fd, u64 *size, u32 prot)
+{
+	struct file *file = fget(fd);
+	struct inode *inode;
+	loff_t isize;
+
+	if (!file)
+		return WINVM_STATUS_INVALID_HANDLE;
+	inode = file_inode(file);
+	if (!S_ISREG(inode->i_mode) || !file->f_op->mmap) {
+		fput(file);
+		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
+	}
+	if (!(file->f_mode & FMODE_READ) ||
+	    (winvm_prot_writes_file(prot) && !(file->f_mode & FMODE_WRITE)) ||
+	    ((prot & (WINVM_PAGE_EXECUTE_READ | WINVM_PAGE_EXECUTE_READWRITE |
+		      WINVM_PAGE_EXECUTE_WRITECOPY)) && winvm_noexec(file))) {
+		fput(file);
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	isize = i_size_read(inode);
+	if (!*size) {
+		if (!isize) {
+			fput(file);
+			return WINVM_STATUS_MAPPED_FILE_SIZE_ZERO;
+		}
+		*size = isize;
+	} else if (*size > isize) {
+		/* A writable mapping larger than the file grows it (fact 90). */
+		if (!winvm_prot_writes_file(prot)) {
+			fput(file);
+			return WINVM_STATUS_SECTION_TOO_BIG;
+		}
+		if (*size > MAX_LFS_FILESIZE || vfs_truncate(&file->f_path, *size)) {
+			fput(file);
+			return WINVM_STATUS_SECTION_TOO_BIG;
+		}
+	}
+	sec->file = file;
+	sec->shmem = inode->i_sb->s_magic == TMPFS_MAGIC;
+	return WINVM_STATUS_SUCCESS;
+}
+
+static struct winvm_section *winvm_section_alloc(void)
+{
+	struct winvm_section *sec = kzalloc(sizeof(*sec), GFP_KERNEL_ACCOUNT);
+
+	if (!sec)
+		return NULL;
+	kref_init(&sec->ref);
+	mutex_init(&sec->commit_lock);
+	mt_init_flags(&sec->committed, MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&sec->committed, &sec->commit_lock);
+	return sec;
+}
+
+/* Copy and check a name; returns a kmalloc'ed winvm_name or NULL + status. */
+static struct winvm_name *winvm_name_get(u64 uptr, u32 len, u32 flags, u32 *status)
+{
+	struct winvm_name *name;
+
+	*status = WINVM_STATUS_OBJECT_NAME_INVALID;
+	if (!len || len > WINVM_NAME_MAX)
+		return NULL;
+	name = kzalloc(struct_size(name, str, len), GFP_KERNEL_ACCOUNT);
+	if (!name) {
+		*status = WINVM_STATUS_NO_MEMORY;
+		return NULL;
+	}
+	if (copy_from_user(name->str, u64_to_user_ptr(uptr), len)) {
+		kfree(name);
+		*status = WINVM_STATUS_ACCESS_VIOLATION;
+		return NULL;
+	}
+	if (memchr(name->str, '\0', len) || memchr(name->str, '\\', len)) {
+		kfree(name);
+		return NULL;
+	}
+	name->len = len;
+	name->uid = current_euid();
+	if (!(flags & WINVM_SECTION_GLOBAL))
+		name->ns = get_user_ns(current_user_ns());
+	*status = WINVM_STATUS_SUCCESS;
+	return name;
+}
+
+static void winvm_name_free(struct winvm_name *name)
+{
+	if (name->ns)
+		put_user_ns(name->ns);
+	kfree(name);
+}
+
+static struct winvm_name *winvm_name_find(const struct winvm_name *key)
+{
+	struct winvm_name *n;
+
+	lockdep_assert_held(&winvm_names_lock);
+	list_for_each_entry(n, &winvm_names, node) {
+		if (n->ns != key->ns || n->len != key->len ||
+		    memcmp(n->str, key->str, key->len))
+			continue;
+		if (n->ns && !uid_eq(n->uid, key->uid))
+			continue;
+		return n;
+	}
+	return NULL;
+}
+
+u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_section_create_args *args = arg;
+	struct winvm_name *name = NULL, *old;
+	struct winvm_section *sec;
+	u32 status, access = args->access, attrs;
+	u64 size = args->size;
+
+	if (args->flags & ~WINVM_SECTION_GLOBAL || args->pad ||
+	    args->reserved[0] || args->reserved[1] || args->existed)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (!args->name && args->name_len)
+		return WINVM_STATUS_OBJECT_NAME_INVALID;
+	if (!winvm_section_prot_valid(args->protect))
+		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
+	attrs = winvm_section_attrs(args->attributes, args->file_fd >= 0, &status);
+	if (status)
+		return status;
+	if (access & ~WINVM_SECTION_ACCESS_ALL)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (!access)
+		access = WINVM_SECTION_ACCESS_ALL;
+	if (args->file_fd < 0 && (!size || size > MAX_LFS_FILESIZE - PAGE_SIZE))
+		return WINVM_STATUS_INVALID_PARAMETER;
+
+	if (args->name) {
+		if ((args->flags & WINVM_SECTION_GLOBAL) && !capable(CAP_SYS_ADMIN))
+			return WINVM_STATUS_PRIVILEGE_NOT_HELD;
+		name = winvm_name_get(args->name, args->name_len, args->flags, &status);
+		if (!name)
+			return status;
+		mutex_lock(&winvm_names_lock);
+		old = winvm_name_find(name);
+		if (old) {
+			/* An existing name wins: hand out its section (fact 92). */
+			sec = old->sec;
+			kref_get(&sec->ref);
+			mutex_unlock(&winvm_names_lock);
+			winvm_name_free(name);
+			status = winvm_handle_new(sec, access, call, &args->fd);
+			if (status)
+				return status;
+			args->existed = 1;
+			return WINVM_STATUS_OBJECT_NAME_EXISTS;
+		}
+		mutex_unlock(&winvm_names_lock);
+	}
+
+	sec = winvm_section_alloc();
+	if (!sec) {
+		status = WINVM_STATUS_NO_MEMORY;
+		goto err_name;
+	}
+	sec->protect = args->protect;
+	sec->attributes = attrs;
+	if (args->file_fd >= 0) {
+		status = winvm_section_file(sec, args->file_fd, &size, args->protect);
+		if (status)
+			goto err_sec;
+	} else {
+		size = PAGE_ALIGN(size);
+		sec->file = shmem_file_setup("winvm-section", size, VM_NORESERVE);
+		if (IS_ERR(sec->file)) {
+			sec->file = NULL;
+			status = WINVM_STATUS_NO_MEMORY;
+			goto err_sec;
+		}
+		sec->shmem = true;
+		sec->reserve = attrs & WINVM_SEC_RESERVE;
+	}
+	sec->size = size;
+
+	if (name) {
+		mutex_lock(&winvm_names_lock);
+		old = winvm_name_find(name);
+		if (old) {
+			/* Lost a race with a creator of the same name. */
+			kref_get(&old->sec->ref);
+			mutex_unlock(&winvm_names_lock);
+			winvm_section_put(sec);
+			winvm_name_free(name);
+			status = winvm_handle_new(old->sec, access, call, &args->fd);
+			if (status)
+				return status;
+			args->existed = 1;
+			return WINVM_STATUS_OBJECT_NAME_EXISTS;
+		}
+		name->sec = sec;
+		sec->name = name;
+		list_add(&name->node, &winvm_names);
+		mutex_unlock(&winvm_names_lock);
+	}
+	return winvm_handle_new(sec, access, call, &args->fd);
+
+err_sec:
+	winvm_section_put(sec);
+err_name:
+	if (name)
+		winvm_name_free(name);
+	return status;
+}
+
+u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_section_open_args *args = arg;
+	struct winvm_name *key, *n;
+	struct winvm_section *sec;
+	u32 status, access;
+
+	if (args->flags & ~WINVM_SECTION_GLOBAL || args->pad ||
+	    args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	access = winvm_access_valid(args->access);
+	if (access & ~WINVM_SECTION_ACCESS_ALL)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	key = winvm_name_get(args->name, args->name_len, args->flags, &status);
+	if (!key)
+		return status;
+	mutex_lock(&winvm_names_lock);
+	n = winvm_name_find(key);
+	sec = n ? n->sec : NULL;
+	if (sec)
+		kref_get(&sec->ref);
+	mutex_unlock(&winvm_names_lock);
+	winvm_name_free(key);
+	if (!sec)
+		return WINVM_STATUS_OBJECT_NAME_NOT_FOUND;
+	if ((access & WINVM_SECTION_MAP_WRITE) && !winvm_prot_writes_file(sec->protect)) {
+		winvm_section_put(sec);
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	return winvm_handle_new(sec, access, call, &args->fd);
+}
+
+u32 winvm_section_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_section_query_args *args = arg;
+	struct winvm_section *sec;
+	u32 status, access;
+
+	if (args->flags || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	sec = winvm_section_get(args->section_fd, &access, &status);
+	if (!sec)
+		return status;
+	if (!(access & WINVM_SECTION_QUERY)) {
+		winvm_section_put(sec);
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	args->size = sec->size;
+	args->attributes = sec->attributes;
+	args->protect = sec->protect;
+	args->access = access;
+	winvm_section_put(sec);
+	return WINVM_STATUS_SUCCESS;
+}
+
+u32 winvm_section_dup(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_section_dup_args *args = arg;
+	struct winvm_section *sec;
+	u32 status, access, want;
+
+	if (args->flags || args->pad || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	want = winvm_access_valid(args->access);
+	if (want & ~WINVM_SECTION_ACCESS_ALL)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	sec = winvm_section_get(args->section_fd, &access, &status);
+	if (!sec)
+		return status;
+	if (want & ~access) {
+		winvm_section_put(sec);
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	return winvm_handle_new(sec, want, call, &args->fd);
+}

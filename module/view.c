@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Views of sections (NtMapViewOfSection and friends) and write-copy.
+ *
+ * A view is a winvm_alloc of type MEM_MAPPED whose VMAs map the section's
+ * file directly, so every view of a section shares its page cache.  A view
+ * that may hold private copies (FILE_MAP_COPY, or pages later protected
+ * WRITECOPY) maps a per-view shmem file P instead: pages the view has
+ * written live in P; pages it has not written are the section's own pages,
+ * handed out by ->fault and mapped read-only, so other writers' changes stay
+ * visible until this view's first write.  That first write, from user or
+ * kernel mode, copies the page into P.  Private copies live in a file, not
+ * in the VMA, so later protection changes and VMA surgery never lose them.
+ */
+
+#include <linux/highmem.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+
+#include "winvm.h"
+
+#define WINVM_VIEW_ACCESS	(WINVM_FILE_MAP_ALL_ACCESS | WINVM_FILE_MAP_EXECUTE)
+
+/* FILE_MAP_* to the view's page protection (fact 95). */
+static u32 winvm_view_prot(u32 access)
+{
+	bool x = access & WINVM_FILE_MAP_EXECUTE;
+
+	if (access & WINVM_FILE_MAP_WRITE)
+		return x ? WINVM_PAGE_EXECUTE_READWRITE : WINVM_PAGE_READWRITE;
+	if (access & WINVM_FILE_MAP_READ)
+		return x ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_READONLY;
+	if (access & WINVM_FILE_MAP_COPY)
+		return x ? WINVM_PAGE_EXECUTE_WRITECOPY : WINVM_PAGE_WRITECOPY;
+	return x ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_NOACCESS;
+}
+
+#define WINVM_CAN_READ	1
+#define WINVM_CAN_WRITE	2
+#define WINVM_CAN_EXEC	4
+
+static unsigned int winvm_prot_caps(u32 prot)
+{
+	switch (prot & WINVM_PS_PROT) {
+	case WINVM_PAGE_READONLY:
+	case WINVM_PAGE_WRITECOPY:
+		return WINVM_CAN_READ;
+	case WINVM_PAGE_READWRITE:
+		return WINVM_CAN_READ | WINVM_CAN_WRITE;
+	case WINVM_PAGE_EXECUTE:
+		return WINVM_CAN_EXEC;
+	case WINVM_PAGE_EXECUTE_READ:
+	case WINVM_PAGE_EXECUTE_WRITECOPY:
+		return WINVM_CAN_READ | WINVM_CAN_EXEC;
+	case WINVM_PAGE_EXECUTE_READWRITE:
+		return WINVM_CAN_READ | WINVM_CAN_WRITE | WINVM_CAN_EXEC;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * May a page of a view with protection @view_prot be given @prot (facts
+ * 109, 111, 112)?  Only what the view's own access covers; write-copy needs
+ * just read access.  EXECUTE implies read on x86-64.
+ */
+bool winvm_view_prot_allowed(u32 view_prot, u32 prot)
+{
+	unsigned int have = winvm_prot_caps(view_prot);
+	u32 base = prot & WINVM_PS_PROT;
+
+	if (prot & ~(WINVM_PS_PROT | WINVM_PAGE_GUARD))
+		return false;
+	if (!base || (base & (base - 1)))
+		return false;
+	if ((prot & WINVM_PAGE_GUARD) && base == WINVM_PAGE_NOACCESS)
+		return false;
+	if (have & WINVM_CAN_EXEC)
+		have |= WINVM_CAN_READ;
+	if (base == WINVM_PAGE_EXECUTE)
+		return have & WINVM_CAN_EXEC;
+	return !(winvm_prot_caps(base) & ~have);
+}
+
+static bool winvm_is_writecopy(u32 prot)
+{
+	prot &= WINVM_PS_PROT;
+	return prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY;
+}
+
+/* The section's page @idx with a reference, uptodate and unlocked. */
+struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx)
+{
+	struct address_space *mapping = sec->file->f_mapping;
+
+	if (idx >= DIV_ROUND_UP(sec->size, PAGE_SIZE))
+		return ERR_PTR(-EFAULT);
+	if (sec->shmem)
+		return shmem_read_mapping_page_gfp(mapping, idx, mapping_gfp_mask(mapping));
+	return read_mapping_page(mapping, idx, sec->file);
+}
+
+static struct file *winvm_cow_file(struct winvm_section *sec)
+{
+	return shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
+}
+
+/* Give the view its private copy of page @idx (state_lock held). */
+static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
+{
+	struct address_space *mapping = alloc->shm->f_mapping;
+	struct page *src, *dst;
+	u32 prot = st & WINVM_PS_PROT;
+
+	lockdep_assert_held(&alloc->state_lock);
+	src = winvm_section_page(alloc->section, idx);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = shmem_read_mapping_page_gfp(mapping, idx, mapping_gfp_mask(mapping));
+	if (IS_ERR(dst)) {
+		put_page(src);
+		return PTR_ERR(dst);
+	}
+	copy_highpage(dst, src);
+	set_page_dirty_lock(dst);
+	put_page(dst);
+	put_page(src);
+	/* A written write-copy page reports READWRITE from now on (fact 114). */
+	prot = prot == WINVM_PAGE_EXECUTE_WRITECOPY ? WINVM_PAGE_EXECUTE_READWRITE :
+	       prot == WINVM_PAGE_WRITECOPY ? WINVM_PAGE_READWRITE : prot;
+	return winvm_state_set(alloc, idx, idx, (st & ~WINVM_PS_PROT) | prot |
+			       WINVM_PS_COMMIT | WINVM_PS_COPIED);
+}
+
+/*
+ * ->fault for a write-copy capable view, with state_lock held and the
+ * access already allowed; drops state_lock.
+ */
+vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st,
+			   u32 access)
+{
+	struct page *page;
+	int err;
+
+	if (!(st & WINVM_PS_COPIED) && access == WINVM_EXCEPTION_WRITE_FAULT &&
+	    winvm_is_writecopy(st)) {
+		err = winvm_cow_copy(alloc, vmf->pgoff, st);
+		if (err) {
+			mutex_unlock(&alloc->state_lock);
+			return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		}
+		st |= WINVM_PS_COPIED;
+	}
+	mutex_unlock(&alloc->state_lock);
+	if (st & WINVM_PS_COPIED)
+		return alloc->shm_ops->fault(vmf);
+
+	/* Not written by this view: show the section's page itself. */
+	page = winvm_section_page(alloc->section, vmf->pgoff);
+	if (IS_ERR(page))
+		return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * Switch a view to write-copy mode: from now on its VMAs map a private
+ * shmem file P (see the top of this file).  No private copy exists yet, so
+ * remapping loses nothing.
+ */
+int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc)
+{
+	struct file *cow, *old;
+	int ret;
+
+	lockdep_assert_held(&wmm->op_lock);
+	if (alloc->cow)
+		return 0;
+	cow = winvm_cow_file(alloc->section);
+	if (IS_ERR(cow))
+		return PTR_ERR(cow);
+	mmap_write_lock(wmm->mm);
+	old = alloc->shm;
+	alloc->shm = cow;
+	alloc->cow = true;
+	mmap_write_unlock(wmm->mm);
+	ret = winvm_remap_all(wmm, alloc);
+	fput(old);
+	return ret;
+}
+
+/* MEM_COMMIT inside a view (facts 108-110); state_lock held. */
+u32 winvm_view_commit(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 prot)
+{
+	struct winvm_section *sec = alloc->section;
+	int ret = 0;
+
+	lockdep_assert_held(&alloc->state_lock);
+	if (sec->attributes & WINVM_SEC_FILE)
+		return WINVM_STATUS_ALREADY_COMMITTED;
+	if (!winvm_view_prot_allowed(alloc->alloc_protect, prot))
+		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
+	/* Commit belongs to the section, protection to each view. */
+	if (sec->reserve) {
+		MA_STATE(mas, &sec->committed, first, last);
+
+		mutex_lock(&sec->commit_lock);
+		ret = mas_store_gfp(&mas, xa_mk_value(1), GFP_KERNEL_ACCOUNT);
+		mutex_unlock(&sec->commit_lock);
+	}
+	if (!ret)
+		ret = winvm_state_set(alloc, first, last, WINVM_PS_COMMIT |
+				      (prot & (WINVM_PS_PROT | WINVM_PS_GUARD)));
+	return ret ? WINVM_STATUS_NO_MEMORY : WINVM_STATUS_SUCCESS;
+}
+
+static u32 winvm_view_check(struct winvm_view_map_args *args, u32 have,
+			    struct winvm_section *sec)
+{
+	u32 access = args->access, need = 0;
+
+	if (access & WINVM_FILE_MAP_WRITE)
+		need |= WINVM_SECTION_MAP_WRITE;
+	if ((access & (WINVM_FILE_MAP_READ | WINVM_FILE_MAP_COPY)) ||
+	    !(access & (WINVM_FILE_MAP_WRITE | WINVM_FILE_MAP_EXECUTE)))
+		need |= WINVM_SECTION_MAP_READ;
+	if (access & WINVM_FILE_MAP_EXECUTE)
+		need |= WINVM_SECTION_MAP_EXECUTE;
+	if (need & ~have)
+		return WINVM_STATUS_ACCESS_DENIED;
+	/* The view may not exceed the section's own protection (fact 96). */
+	if ((access & WINVM_FILE_MAP_WRITE) &&
+	    sec->protect != WINVM_PAGE_READWRITE &&
+	    sec->protect != WINVM_PAGE_EXECUTE_READWRITE)
+		return WINVM_STATUS_ACCESS_DENIED;
+	if ((access & WINVM_FILE_MAP_EXECUTE) && !winvm_is_exec_prot(sec->protect))
+		return WINVM_STATUS_ACCESS_DENIED;
+	return WINVM_STATUS_SUCCESS;
+}
+
+static u32 winvm_view_place(struct winvm_mm *wmm, struct winvm_view_map_args *args,
+			    struct winvm_section *sec)
+{
+	u64 offset = args->offset, size = args->size, addr = args->address;
+	u32 view_prot = winvm_view_prot(args->access), status;
+	unsigned long limit, len;
+	struct winvm_alloc *alloc;
+	int ret;
+
+	status = winvm_zero_bits_limit(args->zero_bits, &limit);
+	if (status)
+		return status == WINVM_STATUS_INVALID_PARAMETER_3 ?
+		       WINVM_STATUS_INVALID_PARAMETER_4 : status;
+	if ((offset & (WINVM_GRANULARITY - 1)) || (addr & (WINVM_GRANULARITY - 1)))
+		return WINVM_STATUS_MAPPED_ALIGNMENT;
+	if (offset >= sec->size)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (!size)
+		size = sec->size - offset;
+	else if (size > sec->size - offset)
+		return WINVM_STATUS_INVALID_VIEW_SIZE;
+	len = PAGE_ALIGN(size);
+	if (addr) {
+		if (addr < WINVM_MIN_ADDR || addr > winvm_max_address() ||
+		    len > winvm_max_address() + 1 - addr)
+			return WINVM_STATUS_INVALID_PARAMETER;
+		if (addr + len > limit)
+			return WINVM_STATUS_INVALID_PARAMETER_4;
+	}
+
+	alloc = winvm_view_create(wmm, sec, view_prot);
+	if (IS_ERR(alloc))
+		return WINVM_STATUS_NO_MEMORY;
+	if (!sec->reserve) {
+		mutex_lock(&alloc->state_lock);
+		ret = winvm_state_set(alloc, offset >> PAGE_SHIFT,
+				      ((offset + len) >> PAGE_SHIFT) - 1,
+				      WINVM_PS_COMMIT | view_prot);
+		mutex_unlock(&alloc->state_lock);
+		if (ret) {
+			winvm_alloc_put(alloc);
+			return WINVM_STATUS_NO_MEMORY;
+		}
+	}
+	ret = winvm_alloc_place(wmm, alloc, addr, len, limit,
+				args->type & WINVM_MEM_TOP_DOWN,
+				winvm_is_exec_prot(view_prot), offset);
+	if (!ret) {
+		args->address = alloc->base;
+		args->size = len;
+	}
+	winvm_alloc_put(alloc);
+	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
+}
+
+u32 winvm_view_map(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_view_map_args *args = arg;
+	struct winvm_section *sec;
+	u32 status, have;
+
+	if (args->flags || args->pad || args->reserved[0] || args->reserved[1] ||
+	    (args->type & ~WINVM_MEM_TOP_DOWN) || (args->access & ~WINVM_VIEW_ACCESS))
+		return WINVM_STATUS_INVALID_PARAMETER;
+	sec = winvm_section_get(args->section_fd, &have, &status);
+	if (!sec)
+		return status;
+	status = winvm_view_check(args, have, sec);
+	if (!status)
+		status = winvm_view_place(wmm, args, sec);
+	winvm_section_put(sec);
+	return status;
+}
+
+u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_view_unmap_args *args = arg;
+	struct mm_struct *mm = wmm->mm;
+	struct winvm_alloc *alloc;
+	unsigned long base, size;
+	int ret;
+
+	if (args->flags || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (args->address > winvm_max_address())
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (mmap_read_lock_killable(mm))
+		return WINVM_STATUS_NO_MEMORY;
+	alloc = winvm_find_alloc(mm, args->address);
+	if (!alloc || !alloc->section) {
+		mmap_read_unlock(mm);
+		return WINVM_STATUS_NOT_MAPPED_VIEW;
+	}
+	kref_get(&alloc->ref);
+	base = alloc->base;
+	size = alloc->size;
+	mmap_read_unlock(mm);
+
+	alloc->surgeon = current;
+	ret = vm_munmap(base, size);
+	alloc->surgeon = NULL;
+	winvm_alloc_put(alloc);
+	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
+}
+
+u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_view_flush_args *args = arg;
+	struct mm_struct *mm = wmm->mm;
+	unsigned long start, end;
+	struct winvm_alloc *alloc;
+	struct file *file = NULL;
+	loff_t from, to;
+	int ret = 0;
+
+	if (args->flags || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (args->address > winvm_max_address() ||
+	    args->size > winvm_max_address() + 1 - args->address)
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if (mmap_read_lock_killable(mm))
+		return WINVM_STATUS_NO_MEMORY;
+	alloc = winvm_find_alloc(mm, args->address);
+	if (!alloc || !alloc->section) {
+		mmap_read_unlock(mm);
+		return WINVM_STATUS_NOT_MAPPED_VIEW;
+	}
+	start = round_down(args->address, PAGE_SIZE);
+	end = args->size ? PAGE_ALIGN(args->address + args->size) : alloc->base + alloc->size;
+	end = min(end, alloc->base + alloc->size);
+	from = (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT;
+	to = ((loff_t)winvm_pgoff(alloc, end) << PAGE_SHIFT) - 1;
+	if (alloc->section->attributes & WINVM_SEC_FILE)
+		file = get_file(alloc->section->file);
+	mmap_read_unlock(mm);
+
+	/* Pagefile-backed sections have nothing to write back. */
+	if (file) {
+		ret = vfs_fsync_range(file, from, to, 0);
+		fput(file);
+	}
+	if (ret)
+		return WINVM_STATUS_UNSUCCESSFUL;
+	args->address = start;
+	args->size = end - start;
+	return WINVM_STATUS_SUCCESS;
+}
