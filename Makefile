@@ -12,7 +12,7 @@
 # Package installation and DKMS need root; everything else does not.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all module test demo lint clean deps
+.PHONY: all module test demo lint clean deps bench
 
 all: module
 
@@ -27,6 +27,9 @@ test: deps
 
 demo: deps
 	bash tools/vmtest.sh --demo
+
+bench: deps
+	bash tools/bench.sh 6.12
 
 lint: deps
 	bash tools/lint.sh

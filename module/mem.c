@@ -131,7 +131,7 @@ static unsigned long winvm_find_below(struct mm_struct *mm, unsigned long len,
 
 /* Where a NULL-address allocation goes: Linux's placement, 64 KiB aligned. */
 unsigned long winvm_find_free(struct mm_struct *mm, unsigned long len,
-				     unsigned long limit, bool topdown)
+			      unsigned long limit, bool topdown)
 {
 	unsigned long pad = len + WINVM_GRANULARITY - PAGE_SIZE, addr;
 

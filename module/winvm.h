@@ -94,7 +94,7 @@ struct winvm_section {
 	u32 attributes;
 	unsigned int handles;
 	struct winvm_name *name;
-	struct mutex commit_lock;
+	struct mutex commit_lock;	/* protects committed */
 	struct maple_tree committed;	/* SEC_RESERVE: page index -> committed */
 };
 

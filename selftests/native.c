@@ -124,11 +124,12 @@ TEST_F(winvm, mmap_fixed_partial_refused)
 
 	ASSERT_EQ(MAP_FAILED, mmap(PTR(a + WV_PAGE), WV_PAGE, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	ASSERT_EQ(EINVAL, errno);
+	/* 6.1's mmap_region reports any failed unmap of the old range as ENOMEM. */
+	ASSERT_TRUE(errno == EINVAL || errno == ENOMEM);
 	/* Overlapping its end and the next mapping. */
 	ASSERT_EQ(MAP_FAILED, mmap(PTR(a + WV_GRAN - WV_PAGE), 2 * WV_PAGE, PROT_READ,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	ASSERT_EQ(EINVAL, errno);
+	ASSERT_TRUE(errno == EINVAL || errno == ENOMEM);
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
 	ASSERT_TRUE(data_intact(a));
 }

@@ -710,4 +710,364 @@ FIXTURE_TEARDOWN(winvm)
 		close(self->fd);
 }
 
+/* ------------------------------------------------------------------ */
+/* Sections and views                                                   */
+/* ------------------------------------------------------------------ */
+
+#define WV_MAPPED	WINVM_MEM_MAPPED
+#define SEC_FILE	WINVM_SEC_FILE
+#define SEC_IMAGE	WINVM_SEC_IMAGE
+#define SEC_RESERVE	WINVM_SEC_RESERVE
+#define SEC_COMMIT	WINVM_SEC_COMMIT
+#define SEC_NOCACHE	WINVM_SEC_NOCACHE
+#define SEC_WCOMBINE	WINVM_SEC_WRITECOMBINE
+#define SEC_LARGE	WINVM_SEC_LARGE_PAGES
+#define MAP_R		WINVM_FILE_MAP_READ
+#define MAP_W		WINVM_FILE_MAP_WRITE
+#define MAP_C		WINVM_FILE_MAP_COPY
+#define MAP_X		WINVM_FILE_MAP_EXECUTE
+#define S_QUERY		WINVM_SECTION_QUERY
+#define S_MAP_W		WINVM_SECTION_MAP_WRITE
+#define S_MAP_R		WINVM_SECTION_MAP_READ
+#define S_MAP_X		WINVM_SECTION_MAP_EXECUTE
+#define S_EXTEND	WINVM_SECTION_EXTEND_SIZE
+#define S_ALL		WINVM_FILE_MAP_ALL_ACCESS
+
+/* The NTSTATUS names wv_status_name() predates. */
+static inline const char *wv_st_name(uint32_t st)
+{
+	switch (st) {
+	case WINVM_STATUS_OBJECT_NAME_INVALID:
+		return "OBJECT_NAME_INVALID";
+	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
+		return "PRIVILEGE_NOT_HELD";
+	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
+		return "OBJECT_TYPE_MISMATCH";
+	case WINVM_STATUS_NOT_FOUND:
+		return "NOT_FOUND";
+	}
+	return wv_status_name(st);
+}
+
+/*
+ * wv_status_errno() extended with the section statuses of <linux/winvm.h>,
+ * so every status used by the section tests has its errno checked.
+ */
+static inline int wv_st_errno(uint32_t st)
+{
+	switch (st) {
+	case WINVM_STATUS_NOT_FOUND:
+	case WINVM_STATUS_OBJECT_NAME_NOT_FOUND:
+		return ENOENT;
+	case WINVM_STATUS_UNSUCCESSFUL:
+		return ENODATA;
+	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
+		return EPERM;
+	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
+		return EBADF;
+	case WINVM_STATUS_SECTION_TOO_BIG:
+		return EFBIG;
+	case WINVM_STATUS_INVALID_IMAGE_NOT_MZ:
+		return ENOEXEC;
+	case WINVM_STATUS_MAPPED_ALIGNMENT:
+	case WINVM_STATUS_INVALID_VIEW_SIZE:
+	case WINVM_STATUS_MAPPED_FILE_SIZE_ZERO:
+	case WINVM_STATUS_INVALID_FILE_FOR_SECTION:
+	case WINVM_STATUS_OBJECT_NAME_INVALID:
+		return EINVAL;
+	}
+	return wv_status_errno(st);
+}
+
+static inline bool wv_st_check(struct __test_metadata *_metadata, int line,
+			       const char *call, uint32_t want, uint32_t got, int err)
+{
+	int werr = wv_st_errno(want);
+
+	if (got != want) {
+		TH_LOG("line %d: %s -> %s (0x%08x, errno %d), expected %s (0x%08x)",
+		       line, call, wv_st_name(got), got, err, wv_st_name(want), want);
+		return false;
+	}
+	if (werr >= 0 && err != werr) {
+		TH_LOG("line %d: %s -> %s with errno %d (%s), expected errno %d (%s)",
+		       line, call, wv_st_name(got), err, strerror(err), werr,
+		       strerror(werr));
+		return false;
+	}
+	return true;
+}
+
+/* ASSERT_NT() that also knows the errno of the section statuses. */
+#define ASSERT_ST(expected, call)						\
+	ASSERT_TRUE(({ uint32_t __got = (call);					\
+		       wv_st_check(_metadata, __LINE__, #call,			\
+				   (uint32_t)(expected), __got, wv_errno); }))
+
+/* For forked children: status and errno as ASSERT_ST() wants them. */
+#define WV_ST_IS(expected, call)						\
+	({ uint32_t __got = (call), __want = (expected);			\
+	   int __we = wv_st_errno(__want);					\
+	   __got == __want && (__we < 0 || __we == wv_errno); })
+
+/* The raw return value of this thread's last section/view ioctl. */
+static __thread int wv_ioret __attribute__((unused));
+/* "existed" of this thread's last wv_sec_create(). */
+static __thread uint32_t wv_existed __attribute__((unused));
+
+static inline uint32_t wv_sec_create_raw(int fd, struct winvm_section_create_args *a)
+{
+	a->fd = -2;
+	a->existed = WV_GARBAGE32;
+	a->status = WV_GARBAGE32;
+	wv_ioret = ioctl(fd, WINVM_IOC_SECTION_CREATE, a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	wv_existed = a->existed;
+	return a->status;
+}
+
+/*
+ * NtCreateSection.  @name may be NULL; @file_fd -1 for a pagefile-backed
+ * section.  *sfd gets the new fd (-1 on failure).
+ */
+static inline uint32_t wv_sec_create(int fd, uint64_t size, uint32_t prot, uint32_t attrs,
+				     int file_fd, uint32_t access, const char *name,
+				     uint32_t flags, int *sfd)
+{
+	struct winvm_section_create_args a = {
+		.size = size, .name = U64(name), .name_len = name ? strlen(name) : 0,
+		.file_fd = file_fd, .protect = prot, .attributes = attrs,
+		.access = access, .flags = flags,
+	};
+	uint32_t st = wv_sec_create_raw(fd, &a);
+
+	if (sfd)
+		*sfd = wv_ioret < 0 ? -1 : a.fd;
+	return st;
+}
+
+static inline uint32_t wv_sec_open_raw(int fd, struct winvm_section_open_args *a)
+{
+	a->fd = -2;
+	a->status = WV_GARBAGE32;
+	wv_ioret = ioctl(fd, WINVM_IOC_SECTION_OPEN, a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	return a->status;
+}
+
+/* OpenFileMapping.  *sfd gets the new fd (-1 on failure). */
+static inline uint32_t wv_sec_open(int fd, const char *name, uint32_t access,
+				   uint32_t flags, int *sfd)
+{
+	struct winvm_section_open_args a = {
+		.name = U64(name), .name_len = strlen(name), .access = access,
+		.flags = flags,
+	};
+	uint32_t st = wv_sec_open_raw(fd, &a);
+
+	if (sfd)
+		*sfd = wv_ioret < 0 ? -1 : a.fd;
+	return st;
+}
+
+/* NtQuerySection(SectionBasicInformation); outputs start as garbage. */
+static inline uint32_t wv_sec_query(int fd, int sfd, struct winvm_section_query_args *q)
+{
+	memset(q, 0xcc, sizeof(*q));
+	q->section_fd = sfd;
+	q->flags = 0;
+	memset(q->reserved, 0, sizeof(q->reserved));
+	wv_ioret = ioctl(fd, WINVM_IOC_SECTION_QUERY, q);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	return q->status;
+}
+
+/* DuplicateHandle.  *nfd gets the new fd (-1 on failure). */
+static inline uint32_t wv_sec_dup(int fd, int sfd, uint32_t access, int *nfd)
+{
+	struct winvm_section_dup_args a = {
+		.section_fd = sfd, .access = access, .fd = -2,
+		.status = WV_GARBAGE32,
+	};
+
+	wv_ioret = ioctl(fd, WINVM_IOC_SECTION_DUP, &a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	if (nfd)
+		*nfd = wv_ioret < 0 ? -1 : a.fd;
+	return a.status;
+}
+
+static inline uint32_t wv_map_raw(int fd, struct winvm_view_map_args *a)
+{
+	a->status = WV_GARBAGE32;
+	wv_ioret = ioctl(fd, WINVM_IOC_VIEW_MAP, a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	return a->status;
+}
+
+/* MapViewOfFileEx: *addr and *size are in/out. */
+static inline uint32_t wv_map(int fd, int sfd, uint32_t access, uint64_t *addr,
+			      uint64_t offset, uint64_t *size, uint64_t zero_bits,
+			      uint32_t type)
+{
+	struct winvm_view_map_args a = {
+		.section_fd = sfd, .access = access, .address = *addr,
+		.offset = offset, .size = *size, .zero_bits = zero_bits,
+		.type = type,
+	};
+	uint32_t st = wv_map_raw(fd, &a);
+
+	*addr = a.address;
+	*size = a.size;
+	return st;
+}
+
+/* Convenience form: a view at @addr (0 = anywhere), outputs dropped. */
+static inline uint32_t wv_map_at(int fd, int sfd, uint32_t access, uint64_t addr,
+				 uint64_t offset, uint64_t size)
+{
+	return wv_map(fd, sfd, access, &addr, offset, &size, 0, 0);
+}
+
+static inline uint32_t wv_unmap_flags(int fd, uint64_t addr, uint32_t flags)
+{
+	struct winvm_view_unmap_args a = {
+		.address = addr, .flags = flags, .status = WV_GARBAGE32,
+	};
+
+	wv_ioret = ioctl(fd, WINVM_IOC_VIEW_UNMAP, &a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	return a.status;
+}
+
+/* UnmapViewOfFile. */
+static inline uint32_t wv_unmap(int fd, uint64_t addr)
+{
+	return wv_unmap_flags(fd, addr, 0);
+}
+
+/* FlushViewOfFile: *addr and *size are in/out. */
+static inline uint32_t wv_flush(int fd, uint64_t *addr, uint64_t *size, uint32_t flags)
+{
+	struct winvm_view_flush_args a = {
+		.address = *addr, .size = *size, .flags = flags,
+		.status = WV_GARBAGE32,
+	};
+
+	wv_ioret = ioctl(fd, WINVM_IOC_VIEW_FLUSH, &a);
+	wv_errno = wv_ioret < 0 ? errno : 0;
+	*addr = a.address;
+	*size = a.size;
+	return a.status;
+}
+
+/* A section that must be created (unnamed, all access); returns its fd. */
+#define wv_must_section(fd, size, prot, attrs)					\
+	__wv_must_section(_metadata, __LINE__, fd, size, prot, attrs, -1)
+#define wv_must_file_section(fd, file_fd, size, prot, attrs)			\
+	__wv_must_section(_metadata, __LINE__, fd, size, prot, attrs, file_fd)
+
+static inline int __wv_must_section(struct __test_metadata *_metadata, int line,
+				    int fd, uint64_t size, uint32_t prot,
+				    uint32_t attrs, int file_fd)
+{
+	int sfd = -1;
+	uint32_t st = wv_sec_create(fd, size, prot, attrs, file_fd, 0, NULL, 0, &sfd);
+
+	if (st != ST_OK)
+		TH_LOG("line %d: section(size 0x%" PRIx64 ", prot 0x%x, attrs 0x%x, file %d) -> %s (0x%08x), errno %d",
+		       line, size, prot, attrs, file_fd, wv_st_name(st), st, wv_errno);
+	ASSERT_ST(ST_OK, st);
+	ASSERT_LE(0, sfd);
+	return sfd;
+}
+
+/* A view that must map (anywhere); returns its 64K-aligned base. */
+#define wv_must_map(fd, sfd, access, offset, size)				\
+	__wv_must_map(_metadata, __LINE__, fd, sfd, access, offset, size)
+
+static inline uint64_t __wv_must_map(struct __test_metadata *_metadata, int line,
+				     int fd, int sfd, uint32_t access,
+				     uint64_t offset, uint64_t size)
+{
+	uint64_t a = 0, s = size;
+	uint32_t st = wv_map(fd, sfd, access, &a, offset, &s, 0, 0);
+
+	if (st != ST_OK)
+		TH_LOG("line %d: map(fd %d, access 0x%x, offset 0x%" PRIx64 ", size 0x%" PRIx64 ") -> %s (0x%08x), errno %d",
+		       line, sfd, access, offset, size, wv_st_name(st), st, wv_errno);
+	ASSERT_ST(ST_OK, st);
+	ASSERT_NE(0ULL, a);
+	ASSERT_HEX(0, a & (WV_GRAN - 1));
+	return a;
+}
+
+/* The fd has FD_CLOEXEC set. */
+static inline bool wv_cloexec(int fd)
+{
+	int f = fcntl(fd, F_GETFD);
+
+	return f >= 0 && (f & FD_CLOEXEC);
+}
+
+/* Byte @off of the test pattern number @seed. */
+static inline uint8_t wv_pat(uint64_t off, unsigned int seed)
+{
+	return (uint8_t)((off * 131 + (off >> 12) * 7 + seed * 29 + 1) & 0xff);
+}
+
+/* A read-write regular file in /tmp (tmpfs in the guest), already unlinked,
+ * holding @size bytes of pattern @seed; -1 on failure. */
+static inline int wv_tmpfile(uint64_t size, unsigned int seed)
+{
+	char path[] = "/tmp/winvm-section-XXXXXX";
+	uint8_t buf[4096];
+	uint64_t off = 0;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	while (off < size) {
+		size_t n = size - off < sizeof(buf) ? size - off : sizeof(buf), i;
+
+		for (i = 0; i < n; i++)
+			buf[i] = wv_pat(off + i, seed);
+		if (pwrite(fd, buf, n, off) != (ssize_t)n) {
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	return fd;
+}
+
+/* The same open file again, with other open flags (O_RDONLY, O_WRONLY). */
+static inline int wv_reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/* Whether [p, p + len) holds pattern @seed for offsets starting at @off. */
+static inline bool wv_pat_ok(const void *p, uint64_t off, uint64_t len, unsigned int seed)
+{
+	const volatile uint8_t *b = p;
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != wv_pat(off + i, seed))
+			return false;
+	return true;
+}
+
+/* A section name unique to this process: "winvm-test-<pid>-<tag>". */
+static inline const char *wv_name(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "winvm-test-%d-%s", (int)getpid(), tag);
+	return buf;
+}
+
 #endif /* WINVM_TEST_H */
