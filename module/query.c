@@ -59,12 +59,15 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	end = min(a_end, winvm_alloc_mapped_end(mm, alloc, page));
 	stop = winvm_pgoff(alloc, end);
 	mutex_lock(&alloc->state_lock);
-	want = winvm_eff_span(alloc, winvm_pgoff(alloc, page), stop, &next) &
-	       WINVM_PS_VISIBLE;
-	/* RegionSize: the run of pages that look the same, within the allocation. */
+	want = winvm_eff_span(alloc, winvm_pgoff(alloc, page), stop, &next);
+	/*
+	 * RegionSize: the run of pages that look the same (state and
+	 * protection as reported), within the allocation.
+	 */
 	for (idx = winvm_pgoff(alloc, page); idx < stop; idx = next) {
 		st = winvm_eff_span(alloc, idx, stop, &next);
-		if ((st & WINVM_PS_VISIBLE) != want)
+		if ((st & WINVM_PS_COMMIT) != (want & WINVM_PS_COMMIT) ||
+		    winvm_visible_protect(alloc, st) != winvm_visible_protect(alloc, want))
 			break;
 	}
 	args->base_address = page;

@@ -46,7 +46,9 @@ static void winvm_section_release(struct kref *ref)
 	mutex_lock(&sec->commit_lock);
 	__mt_destroy(&sec->committed);
 	mutex_unlock(&sec->commit_lock);
-	fput(sec->file);
+	/* A section that failed half way through creation has no file. */
+	if (sec->file)
+		fput(sec->file);
 	kfree(sec);
 }
 
@@ -217,7 +219,8 @@ static u32 winvm_section_attrs(u32 attrs, bool file_backed, u32 *status)
 		*status = WINVM_STATUS_INVALID_IMAGE_NOT_MZ;
 		return 0;
 	}
-	if (!kind)
+	/* No flag at all means SEC_COMMIT; a cache flag alone is invalid. */
+	if (!attrs)
 		kind = WINVM_SEC_COMMIT;
 	if (kind != WINVM_SEC_COMMIT && kind != WINVM_SEC_RESERVE)
 		return 0;
@@ -357,8 +360,10 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 	u32 status, access = args->access, attrs;
 	u64 size = args->size;
 
+	args->existed = 0;
+
 	if (args->flags & ~WINVM_SECTION_GLOBAL || args->pad ||
-	    args->reserved[0] || args->reserved[1] || args->existed)
+	    args->reserved[0] || args->reserved[1])
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!args->name && args->name_len)
 		return WINVM_STATUS_OBJECT_NAME_INVALID;

@@ -57,8 +57,6 @@
 #define WINVM_PS_COMMIT		0x1000U
 #define WINVM_PS_RESET		0x2000U	/* MEM_RESET discarded the data */
 #define WINVM_PS_COPIED		0x4000U	/* write-copy view: private copy made */
-#define WINVM_PS_VISIBLE	(WINVM_PS_PROT | WINVM_PS_GUARD | WINVM_PS_COMMIT | \
-				 WINVM_PS_COPIED)
 
 /* One per mm that uses winvm; shared by every open file of that mm. */
 struct winvm_mm {

@@ -331,3 +331,33 @@ TEST_F(winvm, proc_mem_does_not_consume_guard)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * O_DIRECT: the block layer pins winvm pages through get_user_pages and
+ * DMAs straight into them (a RAM disk stands in for the device).  Reserved
+ * pages cannot be pinned: EFAULT, no signal.
+ */
+TEST_F(winvm, o_direct_to_block_device)
+{
+	const size_t len = 4 * WV_PAGE;
+	uint64_t a = wv_must_alloc(self->fd, 0, 2 * len, RESERVE | COMMIT, RW);
+	uint64_t r = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE, RW);
+	volatile uint8_t *src = PTR(a), *dst = PTR(a + len);
+	size_t i;
+	int bd;
+
+	bd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	if (bd < 0)
+		SKIP(return, "no /dev/ram0 for O_DIRECT: %s", strerror(errno));
+	for (i = 0; i < len; i++)
+		src[i] = PATTERN(i);
+	ASSERT_EQ((ssize_t)len, pwrite(bd, PTR(a), len, 0));
+	/* Into never-touched pages: the pin faults them in. */
+	ASSERT_EQ((ssize_t)len, pread(bd, PTR(a + len), len, 0));
+	ASSERT_TRUE(has_pattern(dst, len));
+	wv_fault_reset();
+	ASSERT_EQ(-1, pread(bd, PTR(r), WV_PAGE, 0));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, wv_fault.count);
+	close(bd);
+}

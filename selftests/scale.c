@@ -52,15 +52,14 @@ TEST_F(winvm, reserve_one_tebibyte)
 }
 
 /*
- * Many small reservations (Windows processes have tens of thousands).
- * 20 000 rather than 100 000 so that the debug kernel under TCG stays
- * within its time budget; set WINVM_SCALE_ALLOCS to change it (the guest
- * raises vm.max_map_count to 262144, enough for 100 000).
+ * Many small reservations (Windows processes have tens of thousands):
+ * 100 000, each its own VMA, so the guest raises vm.max_map_count to
+ * 262144.  WINVM_SCALE_ALLOCS changes the count.
  */
 TEST_F_TIMEOUT(winvm, many_small_reservations, 300)
 {
 	const char *env = getenv("WINVM_SCALE_ALLOCS");
-	long n = env ? strtol(env, NULL, 0) : 20000;
+	long n = env ? strtol(env, NULL, 0) : 100000;
 	uint64_t *addr;
 	double t0, t1, t2;
 	long i;

@@ -33,6 +33,8 @@ if [ -e $KL ]; then
 	echo clear >$KL
 fi
 
+# /dev/ram0 for O_DIRECT tests (Debian builds brd as a module).
+[ -f /brd.ko ] && insmod /brd.ko rd_nr=1 rd_size=16384
 insmod /winvm.ko
 mark INSMOD "rc=$?"
 if [ -c /dev/winvm ]; then mark DEV ok; else mark DEV missing; fi

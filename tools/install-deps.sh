@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs_host="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 	kmod rsync qemu-system-x86 busybox-static dkms sparse linux-source-6.12
-	python3 pkg-config file"
+	python3 pkg-config file zstd"
 
 have_all() {
 	for p in $pkgs_host "$@"; do
@@ -45,7 +45,8 @@ newest_612() {
 		sort -V | tail -1
 }
 
-if [ -f "$STAMP" ] && have_all $(cat "$STAMP"); then
+if [ -f "$STAMP" ] && have_all $(cat "$STAMP") &&
+   [ -f "$KDIR/$(cat "$KDIR/v61")/brd.ko" ] && [ -f "$KDIR/$(cat "$KDIR/v612")/brd.ko" ]; then
 	exit 0
 fi
 
@@ -66,13 +67,20 @@ apt-get install -y -qq --no-install-recommends $pkgs_host \
 
 unpack_image() {	# <debian package> <kernel version>
 	local pkg=$1 ver=$2 tmp
-	[ -f "$KDIR/$ver/vmlinuz" ] && return 0
+	[ -f "$KDIR/$ver/vmlinuz" ] && [ -f "$KDIR/$ver/brd.ko" ] && return 0
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download -qq "$pkg")
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
 	mkdir -p "$KDIR/$ver"
 	cp "$tmp/x/boot/vmlinuz-$ver" "$KDIR/$ver/vmlinuz"
 	cp "$tmp/x/boot/config-$ver" "$KDIR/$ver/config"
+	# The RAM disk driver gives the guest a block device for O_DIRECT tests.
+	brd=$(find "$tmp/x/lib/modules/$ver" -name 'brd.ko*' | head -1)
+	case $brd in
+	*.xz) xz -dc "$brd" >"$KDIR/$ver/brd.ko" ;;
+	*.zst) zstd -dqc "$brd" >"$KDIR/$ver/brd.ko" ;;
+	*) cp "$brd" "$KDIR/$ver/brd.ko" ;;
+	esac
 	rm -rf "$tmp"
 }
 unpack_image "linux-image-$v61-unsigned" "$v61" 2>/dev/null ||

@@ -63,12 +63,14 @@ resolve_kernel() {
 	6.1|6.12)
 		d=$(debver "$1")
 		KDIR=/usr/src/linux-headers-$d
-		VMLINUZ=$B/kernels/$d/vmlinuz ;;
+		VMLINUZ=$B/kernels/$d/vmlinuz
+		BRD=$B/kernels/$d/brd.ko ;;
 	debug)
 		echo "[debug] kernel: tools/build-debug-kernel.sh (cached; ~15 min when cold)"
 		d=$("$ROOT/tools/build-debug-kernel.sh") || return 1
 		KDIR=$d/obj
-		VMLINUZ=$d/vmlinuz ;;
+		VMLINUZ=$d/vmlinuz
+		BRD= ;;	# built in
 	esac
 	if [ ! -d "$KDIR" ] || [ ! -f "$VMLINUZ" ]; then
 		echo "no kernel/headers for $1" >&2
@@ -191,6 +193,8 @@ make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints pat
 	done
 	install -m 755 "$ROOT/tools/guest-init.sh" "$r/init"
 	cp "$2" "$r/winvm.ko"
+	# A RAM disk gives O_DIRECT tests a real block device.
+	if [ -n "${BRD:-}" ] && [ -f "$BRD" ]; then cp "$BRD" "$r/brd.ko"; fi
 	# Tests may look up an unprivileged user to drop to.
 	printf 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$r/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"

@@ -8,10 +8,14 @@
  *   3. reserve versus commit, and an access violation caught in a handler
  *   4. a guard-page stack growing downward, one guard hit per page
  *   5. a tiny JIT: write code, make it EXECUTE_READ, run it
+ *   6. a section shared by two processes (fork: the child writes, the
+ *      parent reads) and a write-copy third view
  *
- * After each step it prints the allocation as VirtualQuery sees it, one
- * line per region.  Exit status: 0 when every step behaved as Windows
- * does, 1 when one did not, 2 when /dev/winvm cannot be used at all.
+ * After each step it prints the winvm-map picture of the allocation
+ * (winvm_map_print_allocation() from libwinvm): one row with a strip of
+ * one character per page, then one line per VirtualQuery region.  Exit
+ * status: 0 when every step behaved as Windows does, 1 when one did not,
+ * 2 when /dev/winvm cannot be used at all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,9 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/winvm.h>
+#include <winvm/winvm.h>
 
 #define PAGE	((uint64_t)0x1000)
 #define PTR(x)	((void *)(uintptr_t)(x))
@@ -53,16 +59,6 @@ static const char *status_name(uint32_t st)
 #undef N
 	}
 	return "STATUS_?";
-}
-
-static const char *state_name(uint32_t state)
-{
-	switch (state) {
-	case WINVM_MEM_COMMIT: return "MEM_COMMIT";
-	case WINVM_MEM_RESERVE: return "MEM_RESERVE";
-	case WINVM_MEM_FREE: return "MEM_FREE";
-	}
-	return "MEM_?";
 }
 
 /* "PAGE_READWRITE|PAGE_GUARD", or "0" for reserved pages. */
@@ -164,30 +160,37 @@ static bool query(uint64_t addr, struct winvm_query_args *q)
 	return ioctl(fd, WINVM_IOC_MEM_QUERY, q) == 0 && q->status == WINVM_STATUS_SUCCESS;
 }
 
-/* One line per VirtualQuery region of the allocation at @base. */
+/*
+ * The winvm-map picture of the allocation at @base (libwinvm's
+ * winvm_map_print_allocation(), indented): the allocation's row with its
+ * page strip, then one line per VirtualQuery region.
+ */
 static void print_map(uint64_t base)
 {
 	struct winvm_query_args q;
-	uint64_t addr, end;
-	char pb[128];
+	char *text = NULL, *line, *next;
+	size_t len = 0;
+	FILE *f;
 
 	if (!query(base, &q) || q.state == WINVM_MEM_FREE) {
 		printf("    (nothing allocated at 0x%" PRIx64 ")\n", base);
 		return;
 	}
-	end = q.allocation_base + q.allocation_size;
-	printf("    allocation 0x%" PRIx64 ", 0x%" PRIx64 " bytes, %" PRIu64 " KiB committed, AllocationProtect %s\n",
-	       (uint64_t)q.allocation_base, (uint64_t)q.allocation_size,
-	       (uint64_t)q.commit_size / 1024, protect_name(q.allocation_protect, pb, sizeof(pb)));
-	for (addr = q.allocation_base; addr < end; addr += q.region_size) {
-		if (!query(addr, &q) || !q.region_size) {
-			check(false, "VirtualQuery failed inside the allocation");
-			return;
-		}
-		printf("      %12" PRIx64 "  %8" PRIx64 "  %-11s  %s\n", (uint64_t)q.base_address,
-		       (uint64_t)q.region_size, state_name(q.state),
-		       protect_name(q.protect, pb, sizeof(pb)));
+	f = open_memstream(&text, &len);
+	if (!f || winvm_map_print_allocation(f, PTR(base), WINVM_MAP_REGIONS |
+					     WINVM_MAP_NOLEGEND) != 1)
+		check(false, "winvm_map_print_allocation");
+	if (f)
+		fclose(f);
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		printf("    %s\n", line);
+		if (!next)
+			break;
 	}
+	free(text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -293,8 +296,11 @@ static void step_info(void)
 	printf("  application addresses 0x%" PRIx64 " to 0x%" PRIx64 ", large page minimum %" PRIu64 "\n",
 	       (uint64_t)info.min_address, (uint64_t)info.max_address,
 	       (uint64_t)info.large_page_minimum);
-	printf("  features:%s%s\n", info.features & WINVM_FEATURE_PRIVATE ? " private-memory" : "",
-	       info.features & WINVM_FEATURE_GUARD ? " guard-pages" : "");
+	printf("  features:%s%s%s\n", info.features & WINVM_FEATURE_PRIVATE ? " private-memory" : "",
+	       info.features & WINVM_FEATURE_GUARD ? " guard-pages" : "",
+	       info.features & WINVM_FEATURE_SECTIONS ? " sections" : "");
+	printf("  In the maps below, one character per page: '#' read/write, 'r' read-only,\n"
+	       "  'x' executable, 'c' write-copy, 'g' guard, '-' no-access, '.' reserved.\n");
 	check(info.page_size == 4096 && info.allocation_granularity == 0x10000,
 	      "page size 4096 and granularity 64 KiB");
 }
@@ -456,6 +462,84 @@ static void step_jit(void)
 	check(nt_release(a) == WINVM_STATUS_SUCCESS, "release");
 }
 
+static void step_sections(void)
+{
+	static const char child_msg[] = "hello from the child";
+	static const char copy_msg[] = "private to the copy view";
+	uint64_t v1 = 0, s1 = 0, v3 = 0, s3 = 0;
+	NTSTATUS st;
+	int sfd = -1, rc;
+	pid_t pid;
+
+	printf("\n== 6. A section shared by two processes, and a write-copy view\n");
+	printf("  NtCreateSection makes a 64 KiB pagefile-backed section.  A section is a file\n"
+	       "  descriptor: fork() hands it to a child, which maps a view of its own.\n");
+	st = winvm_section_create(fd, &sfd, 0x10000, NULL, -1, WINVM_PAGE_READWRITE, 0, 0, 0,
+				  NULL);
+	printf("  NtCreateSection(64 KiB, PAGE_READWRITE, SEC_COMMIT) -> %s (0x%08x)\n",
+	       winvm_status_name(st), st);
+	if (st == WINVM_STATUS_NOT_IMPLEMENTED) {
+		printf("  (this module has no sections yet: step skipped)\n");
+		return;
+	}
+	if (st != WINVM_STATUS_SUCCESS) {
+		check(false, "create the section");
+		return;
+	}
+	st = winvm_view_map(fd, sfd, WINVM_FILE_MAP_WRITE, &v1, 0, &s1, 0, 0);
+	printf("  NtMapViewOfSection(FILE_MAP_WRITE) in the parent -> %s, view at 0x%" PRIx64 "\n",
+	       winvm_status_name(st), v1);
+	if (st != WINVM_STATUS_SUCCESS) {
+		check(false, "map the parent's view");
+		close(sfd);
+		return;
+	}
+	print_map(v1);
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* The child's own context: the parent's belongs to the parent's mm. */
+		uint64_t cv = 0, cs = 0;
+
+		st = winvm_view_map(winvm_default_fd(), sfd, WINVM_FILE_MAP_WRITE, &cv, 0, &cs,
+				    0, 0);
+		printf("  [child %d] NtMapViewOfSection -> %s, view at 0x%" PRIx64
+		       "; writes \"%s\"\n", (int)getpid(), winvm_status_name(st), cv, child_msg);
+		if (st != WINVM_STATUS_SUCCESS)
+			_exit(1);
+		memcpy(PTR(cv), child_msg, sizeof(child_msg));
+		fflush(stdout);
+		_exit(0);
+	}
+	rc = -1;
+	if (pid > 0 && waitpid(pid, &rc, 0) == pid)
+		rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	check(rc == 0, "the child mapped the section and wrote");
+	printf("  [parent] reads its own view: \"%s\"\n", (char *)PTR(v1));
+	check(!strcmp(PTR(v1), child_msg), "the parent sees the child's write");
+
+	printf("  A third view, FILE_MAP_COPY: it reads the section until it writes a page;\n"
+	       "  then that page is its private copy, and reports PAGE_READWRITE.\n");
+	st = winvm_view_map(fd, sfd, WINVM_FILE_MAP_COPY, &v3, 0, &s3, 0, 0);
+	printf("  NtMapViewOfSection(FILE_MAP_COPY) -> %s, view at 0x%" PRIx64 "\n",
+	       winvm_status_name(st), v3);
+	if (st != WINVM_STATUS_SUCCESS) {
+		check(false, "map the write-copy view");
+	} else {
+		printf("  copy view reads \"%s\"\n", (char *)PTR(v3));
+		check(!strcmp(PTR(v3), child_msg), "the copy view sees the shared data");
+		memcpy(PTR(v3 + 0x2000), copy_msg, sizeof(copy_msg));
+		printf("  copy view writes \"%s\" at +0x2000\n", copy_msg);
+		printf("  shared view at +0x2000: \"%s\" (untouched)\n", (char *)PTR(v1 + 0x2000));
+		check(!*(char *)PTR(v1 + 0x2000), "the write stays private to the copy view");
+		print_map(v3);
+		check(winvm_view_unmap(fd, v3) == WINVM_STATUS_SUCCESS, "unmap the copy view");
+	}
+	check(winvm_view_unmap(fd, v1) == WINVM_STATUS_SUCCESS, "unmap the shared view");
+	close(sfd);
+}
+
 int main(void)
 {
 	static char altstack[64 * 1024];
@@ -481,6 +565,7 @@ int main(void)
 	step_reserve_commit();
 	step_guard_stack();
 	step_jit();
+	step_sections();
 
 	if (failures)
 		printf("\nwinvm-demo: %d step(s) did not behave as Windows does\n", failures);

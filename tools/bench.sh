@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run the winvm benchmarks (bench/) in a QEMU guest and collect the results.
+# Nothing is loaded into this machine's kernel: tools/vmtest.sh builds the
+# module, boots the kernel under TCG and runs the benchmark programs as its
+# "tests"; bench-summary, the last of them, prints every result as TSV
+# between markers, which land in build/bench/results.tsv.
+#
+# usage: tools/bench.sh [KERNEL]      (6.12 by default; 6.1 works too)
+# environment:
+#   VMTEST_TIMEOUT   host-side limit for the whole guest run in s (900)
+#   anything else tools/vmtest.sh reads (VMTEST_CPU, VMTEST_KVM, WINVM_SRC)
+# output:
+#   build/bench/results.tsv   case, param, unit, winvm, native, ratio, note
+#   build/bench/console.log   the guest's serial console
+#
+# tools/vmtest.sh keeps its logs, module build and initramfs under its
+# checkout's build/, shared with any "make test" running at the same time.
+# To stay out of their way it is run from a private root in build/bench/vm
+# (links to the real script, guest init, dkms.conf and kernels), with
+# WINVM_SRC pointing back at this checkout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/build/bench
+VM=$OUT/vm
+KERNEL=${1:-6.12}
+BEGIN='@@WINVM-BENCH-TSV-BEGIN@@'
+END='@@WINVM-BENCH-TSV-END@@'
+
+case $KERNEL in
+6.1|6.12) ;;
+*) echo "usage: $0 [6.1|6.12]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$OUT"
+if ! make -C "$ROOT/bench" OUT="$OUT/bin" >"$OUT/build.log" 2>&1; then
+	tail -40 "$OUT/build.log" >&2
+	echo "bench: build failed (see $OUT/build.log)" >&2
+	exit 1
+fi
+
+mkdir -p "$VM/tools" "$VM/build"
+ln -sfn "$ROOT/tools/vmtest.sh" "$VM/tools/vmtest.sh"
+ln -sfn "$ROOT/tools/guest-init.sh" "$VM/tools/guest-init.sh"
+ln -sfn "$ROOT/dkms.conf" "$VM/dkms.conf"
+ln -sfn "$ROOT/build/kernels" "$VM/build/kernels"
+
+rc=0
+WINVM_SRC=${WINVM_SRC:-$ROOT} VMTEST_TESTS_DIR=$OUT/bin \
+	VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-900} \
+	bash "$VM/tools/vmtest.sh" "$KERNEL" || rc=$?
+
+log=$VM/build/logs/$KERNEL.log
+if [ ! -f "$log" ]; then
+	echo "bench: no console log ($log)" >&2
+	exit 1
+fi
+tr -d '\r' <"$log" >"$OUT/console.log"
+# The block between the markers, minus any kernel message that the console
+# interleaved with it.
+sed -n "/^$BEGIN\$/,/^$END\$/p" "$OUT/console.log" |
+	grep -v -e "^$BEGIN\$" -e "^$END\$" -e '^\[ *[0-9]*\.[0-9]*\]' >"$OUT/results.tsv" || true
+if ! grep -q '^case	' "$OUT/results.tsv"; then
+	echo "bench: no results in the console log (see $OUT/console.log)" >&2
+	exit 1
+fi
+
+echo
+echo "results ($KERNEL, $(grep '^# kernel' "$OUT/results.tsv" | cut -f2)): $OUT/results.tsv"
+awk -F'\t' '
+	function fmt(v, unit) {
+		if (v !~ /^-?[0-9.e+-]+$/) return v
+		if (unit ~ /^ns/) {
+			if (v >= 1e6) return sprintf("%.2f ms", v / 1e6)
+			if (v >= 1e3) return sprintf("%.2f us", v / 1e3)
+			return sprintf("%.0f ns", v)
+		}
+		return v == int(v) || v >= 100 ? sprintf("%.0f", v) : sprintf("%.2f", v)
+	}
+	/^#/ || $1 == "case" { next }
+	{
+		r = $6 ~ /^[0-9.]+$/ ? sprintf("%.2f", $6) : $6
+		printf "%-22s %-28s %12s %12s %8s  %s\n", $1, $2, fmt($4, $3), fmt($5, $3), r, $3
+	}' "$OUT/results.tsv"
+
+errors=$(awk -F'\t' '$4 == "error" || $5 == "error"' "$OUT/results.tsv")
+if [ -n "$errors" ]; then
+	echo "bench: some measurements failed:" >&2
+	echo "$errors" >&2
+	rc=1
+fi
+[ $rc = 0 ] || echo "bench: FAILED (vmtest or measurement errors above)" >&2
+exit $rc
