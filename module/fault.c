@@ -82,12 +82,12 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	u32 st, status;
 	bool ok;
 
-	/*
-	 * A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing;
-	 * nor does a VMA left on an old backing file by a failed remap.
-	 */
-	if (vma->vm_mm != alloc->wmm->mm || vma->vm_file != alloc->shm)
+	/* A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing. */
+	if (vma->vm_mm != alloc->wmm->mm)
 		return VM_FAULT_SIGBUS;
+	/* The view is switching to write-copy: retry once it is remapped. */
+	if (vma->vm_file != READ_ONCE(alloc->shm))
+		return VM_FAULT_NOPAGE;
 
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
@@ -131,8 +131,11 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	pgoff_t next;
 	u32 st;
 
-	if (vmf->vma->vm_mm != alloc->wmm->mm || vmf->vma->vm_file != alloc->shm)
+	if (vmf->vma->vm_mm != alloc->wmm->mm)
 		return VM_FAULT_SIGBUS;
+	/* See winvm_fault(): the view is being remapped. */
+	if (vmf->vma->vm_file != READ_ONCE(alloc->shm))
+		return VM_FAULT_NOPAGE;
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	mutex_unlock(&alloc->state_lock);

@@ -183,10 +183,19 @@ int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc)
 		return PTR_ERR(cow);
 	mmap_write_lock(wmm->mm);
 	old = alloc->shm;
-	alloc->shm = cow;
+	WRITE_ONCE(alloc->shm, cow);
 	alloc->cow = true;
 	mmap_write_unlock(wmm->mm);
 	ret = winvm_remap_all(wmm, alloc);
+	/*
+	 * VMAs still on the section's file would retry their faults forever:
+	 * if the remap failed, the view goes away instead.
+	 */
+	if (ret) {
+		alloc->surgeon = current;
+		vm_munmap(alloc->base, alloc->size);
+		alloc->surgeon = NULL;
+	}
 	fput(old);
 	return ret;
 }
