@@ -804,6 +804,12 @@ static inline bool wv_st_check(struct __test_metadata *_metadata, int line,
 		       wv_st_check(_metadata, __LINE__, #call,			\
 				   (uint32_t)(expected), __got, wv_errno); }))
 
+/* ASSERT_ST() that lets the test go on, for tables of cases. */
+#define EXPECT_ST(expected, call)						\
+	EXPECT_TRUE(({ uint32_t __got = (call);					\
+		       wv_st_check(_metadata, __LINE__, #call,			\
+				   (uint32_t)(expected), __got, wv_errno); }))
+
 /* For forked children: status and errno as ASSERT_ST() wants them. */
 #define WV_ST_IS(expected, call)						\
 	({ uint32_t __got = (call), __want = (expected);			\
