@@ -7,12 +7,15 @@
 #   make test     selftests on 6.1, 6.12 and the debug kernel, plus DKMS
 #   make demo     boot 6.12 and run the demo
 #   make lint     checkpatch --strict and sparse
+#   make lib      libwinvm (shared + static) into build/lib
+#   make install  libwinvm, its headers, winvm.pc and winvm-map
+#                 (PREFIX=/usr/local, DESTDIR= as usual)
 #   make clean    remove build products (keeps kernels and the debug kernel)
 
 # Package installation and DKMS need root; everything else does not.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all module test demo lint clean deps bench
+.PHONY: all module test demo lint clean deps bench lib winvm-map install
 
 all: module
 
@@ -33,6 +36,16 @@ bench: deps
 
 lint: deps
 	bash tools/lint.sh
+
+lib:
+	$(MAKE) -C lib
+
+winvm-map:
+	$(MAKE) -C tools/winvm-map
+
+install:
+	$(MAKE) -C lib install
+	$(MAKE) -C tools/winvm-map install
 
 clean:
 	rm -rf build/mod build/selftests build/demo build/initramfs build/logs \

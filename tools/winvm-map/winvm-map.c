@@ -72,19 +72,21 @@ static uint32_t linux_protect(const struct mapping *m)
 	return r ? WINVM_PAGE_READONLY : WINVM_PAGE_NOACCESS;
 }
 
-/* The module's mappings are backed by its pseudo files ("winvm", "winvm-section"). */
+/*
+ * The module's mappings are backed by its own pseudo files: "/winvm" for
+ * allocations, "/winvm-section" for views of pagefile-backed sections
+ * (views of file-backed sections show the file itself).
+ */
 static bool is_winvm_name(const char *name)
 {
-	const char *base = strrchr(name, '/');
-
-	base = base ? base + 1 : name;
-	return !strncmp(base, "winvm", 5);
+	return !strcmp(name, "/winvm") || !strcmp(name, "/winvm (deleted)") ||
+	       !strcmp(name, "/winvm-section") || !strcmp(name, "/winvm-section (deleted)");
 }
 
 static const char *linux_type(const struct mapping *m)
 {
 	if (m->winvm)
-		return "winvm";
+		return strncmp(m->name, "/winvm-section", 14) ? "Private" : "Mapped";
 	if (m->name[0] != '/')
 		return "Private";
 	return m->perms[2] == 'x' ? "Image" : "Mapped";
