@@ -157,9 +157,18 @@ u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgof
 int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st)
 {
 	MA_STATE(mas, &alloc->pages, first, last);
-	pgoff_t f, l;
+	pgoff_t f, l, idx, next;
+	long delta = 0;
+	int ret;
 
 	lockdep_assert_held(&alloc->state_lock);
+	/* Keep the committed count current, so queries need not walk runs. */
+	for (idx = first; idx <= last; idx = next) {
+		if (winvm_state_span(alloc, idx, last + 1, &next) & WINVM_PS_COMMIT)
+			delta -= next - idx;
+	}
+	if (st & WINVM_PS_COMMIT)
+		delta += last - first + 1;
 	if (st) {
 		if (first && winvm_state_run(alloc, first - 1, &f, NULL) == st)
 			first = f;
@@ -167,7 +176,10 @@ int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 
 			last = l;
 	}
 	mas_set_range(&mas, first, last);
-	return mas_store_gfp(&mas, st ? xa_mk_value(st) : NULL, GFP_KERNEL_ACCOUNT);
+	ret = mas_store_gfp(&mas, st ? xa_mk_value(st) : NULL, GFP_KERNEL_ACCOUNT);
+	if (!ret)
+		alloc->committed += delta;
+	return ret;
 }
 
 /* Is page @idx of @sec committed?  *next ends the run, at most @limit. */

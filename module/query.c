@@ -78,11 +78,16 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	args->protect = winvm_visible_protect(alloc, want);
 	args->type = alloc->type;
 	args->allocation_size = alloc->size;
-	stop = winvm_pgoff(alloc, a_end);
-	for (idx = winvm_pgoff(alloc, alloc->base); idx < stop; idx = next) {
-		st = winvm_eff_span(alloc, idx, stop, &next);
-		if (st & WINVM_PS_COMMIT)
-			committed += next - idx;
+	if (!alloc->section) {
+		committed = alloc->committed;
+	} else {
+		/* Views: commit may be the section's; they have few runs. */
+		stop = winvm_pgoff(alloc, a_end);
+		for (idx = winvm_pgoff(alloc, alloc->base); idx < stop; idx = next) {
+			st = winvm_eff_span(alloc, idx, stop, &next);
+			if (st & WINVM_PS_COMMIT)
+				committed += next - idx;
+		}
 	}
 	mutex_unlock(&alloc->state_lock);
 	args->commit_size = committed << PAGE_SHIFT;

@@ -129,6 +129,7 @@ struct winvm_alloc {
 	struct task_struct *surgeon;	/* op_lock: may split our VMAs */
 	struct mutex state_lock;
 	struct maple_tree pages;	/* shm page index -> state (xa value) */
+	unsigned long committed;	/* state_lock: pages with PS_COMMIT in pages */
 };
 
 /* main.c */
