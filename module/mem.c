@@ -538,6 +538,36 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	return status;
 }
 
+static bool winvm_prot_readable(u32 prot)
+{
+	return (prot & WINVM_PS_PROT) != WINVM_PAGE_NOACCESS && !(prot & WINVM_PAGE_GUARD);
+}
+
+static bool winvm_prot_writable(u32 prot)
+{
+	switch (prot & WINVM_PS_PROT) {
+	case WINVM_PAGE_READWRITE:
+	case WINVM_PAGE_EXECUTE_READWRITE:
+	case WINVM_PAGE_WRITECOPY:
+	case WINVM_PAGE_EXECUTE_WRITECOPY:
+		return !(prot & WINVM_PAGE_GUARD);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Does going from state @st to protection @prot take away an access a
+ * present PTE may grant?  Only then must PTEs go: widening needs nothing,
+ * since absent or read-only (write-notified) PTEs fault into our handlers.
+ */
+static bool winvm_prot_narrows(u32 st, u32 prot)
+{
+	return (winvm_prot_readable(st) && !winvm_prot_readable(prot)) ||
+	       (winvm_prot_writable(st) && !winvm_prot_writable(prot)) ||
+	       (st & WINVM_PS_COPIED) != 0;
+}
+
 /*
  * Apply @prot to the committed pages of [start, end) (state_lock held).  A
  * view keeps its private copies: the copied flag survives the change.
@@ -569,7 +599,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	unsigned long start, end;
 	struct winvm_alloc *alloc;
 	pgoff_t idx, next, stop;
-	bool exec_ok, make_cow;
+	bool exec_ok, make_cow, need_zap = false;
 	u32 st;
 	int ret;
 
@@ -612,6 +642,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 			mmap_write_unlock(mm);
 			return WINVM_STATUS_NOT_COMMITTED;
 		}
+		need_zap |= winvm_prot_narrows(st, args->protect);
 	}
 	st = winvm_eff_span(alloc, winvm_pgoff(alloc, start),
 			    winvm_pgoff(alloc, start) + 1, &next);
@@ -622,7 +653,8 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		return winvm_errno_status(ret);
 	}
 	args->old_protect = winvm_visible_protect(alloc, st);
-	winvm_zap(alloc, start, end);
+	if (need_zap)
+		winvm_zap(alloc, start, end);
 	exec_ok = winvm_exec_matches(mm, alloc, start, end,
 				     winvm_is_exec_prot(args->protect));
 	make_cow = alloc->section && !alloc->cow && winvm_is_writecopy(args->protect);
