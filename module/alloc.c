@@ -77,20 +77,36 @@ struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section
 {
 	bool cow = view_prot == WINVM_PAGE_WRITECOPY ||
 		   view_prot == WINVM_PAGE_EXECUTE_WRITECOPY;
+	bool writes = view_prot == WINVM_PAGE_READWRITE ||
+		      view_prot == WINVM_PAGE_EXECUTE_READWRITE;
 	struct winvm_alloc *alloc;
-	struct file *shm;
+	struct file *shm, *copies = NULL;
 
-	shm = cow ? shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE) :
-		    get_file(sec->file);
+	/*
+	 * A view that may not write the section maps it through a read-only
+	 * file, so nothing done to the VMA (MADV_REMOVE, say) can reach the
+	 * section's data with write access.
+	 */
+	shm = writes ? get_file(sec->file) : winvm_section_ro_file(sec);
 	if (IS_ERR(shm))
 		return ERR_CAST(shm);
+	if (cow) {
+		copies = shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
+		if (IS_ERR(copies)) {
+			fput(shm);
+			return ERR_CAST(copies);
+		}
+	}
 	alloc = winvm_alloc_new(wmm, shm, view_prot);
-	if (IS_ERR(alloc))
+	if (IS_ERR(alloc)) {
+		if (copies)
+			fput(copies);
 		return alloc;
+	}
 	kref_get(&sec->ref);
 	alloc->section = sec;
 	alloc->type = WINVM_MEM_MAPPED;
-	alloc->cow = cow;
+	alloc->cow_file = copies;
 	return alloc;
 }
 
@@ -103,6 +119,8 @@ static void winvm_alloc_release(struct kref *ref)
 	__mt_destroy(&alloc->pages);
 	mutex_unlock(&alloc->state_lock);
 	fput(alloc->shm);
+	if (alloc->cow_file)
+		fput(alloc->cow_file);
 	if (alloc->section)
 		winvm_section_put(alloc->section);
 	winvm_mm_put(alloc->wmm);
@@ -245,15 +263,60 @@ static bool winvm_vma_is(struct vm_area_struct *vma, struct winvm_alloc *alloc)
 	return vma->vm_ops == &winvm_vm_ops && vma->vm_private_data == alloc;
 }
 
-/* The allocation mapped at @addr, or NULL.  Caller holds mmap_lock. */
-struct winvm_alloc *winvm_find_alloc(struct mm_struct *mm, unsigned long addr)
+/*
+ * The allocation of @wmm mapped at @addr, or NULL.  A VMA copied into a
+ * child by fork after MADV_DOFORK still points at the parent's allocation;
+ * it is not the child's to change.  Caller holds mmap_lock.
+ */
+struct winvm_alloc *winvm_find_alloc(struct winvm_mm *wmm, unsigned long addr)
 {
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct vm_area_struct *vma = vma_lookup(wmm->mm, addr);
+	struct winvm_alloc *alloc;
 
-	mmap_assert_locked(mm);
+	mmap_assert_locked(wmm->mm);
 	if (!vma || vma->vm_ops != &winvm_vm_ops)
 		return NULL;
-	return vma->vm_private_data;
+	alloc = vma->vm_private_data;
+	return alloc->wmm == wmm ? alloc : NULL;
+}
+
+/*
+ * Unmap the VMAs of @alloc in [start, end), and nothing else: a native
+ * munmap of one whole VMA of a split allocation cannot be refused, and the
+ * hole it leaves may hold someone else's mapping by now.
+ */
+int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long s, e;
+	int ret = 0;
+
+	lockdep_assert_held(&wmm->op_lock);
+	while (start < end && !ret) {
+		mmap_read_lock(wmm->mm);
+		vma = find_vma(wmm->mm, start);
+		while (vma && vma->vm_start < end && !winvm_vma_is(vma, alloc))
+			vma = find_vma(wmm->mm, vma->vm_end);
+		if (!vma || vma->vm_start >= end) {
+			mmap_read_unlock(wmm->mm);
+			break;
+		}
+		s = max(start, vma->vm_start);
+		/* Take a run of our VMAs in one go. */
+		for (e = vma->vm_end; e < end; e = vma->vm_end) {
+			vma = vma_lookup(wmm->mm, e);
+			if (!vma || !winvm_vma_is(vma, alloc))
+				break;
+		}
+		e = min(e, end);
+		mmap_read_unlock(wmm->mm);
+		alloc->surgeon = current;
+		ret = vm_munmap(s, e - s);
+		alloc->surgeon = NULL;
+		start = e;
+	}
+	return ret;
 }
 
 /* End of the run of @alloc's VMAs that starts at or before @addr. */
@@ -301,9 +364,19 @@ int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long en
  * @fixed replaces what is there (our own VMAs, during surgery); otherwise
  * the range must be free.
  */
-static bool winvm_alloc_writable(const struct winvm_alloc *alloc)
+/* Drop the PTEs of one VMA's range (mmap_lock held). */
+void winvm_zap_vma(struct vm_area_struct *vma, unsigned long addr, unsigned long len)
 {
-	return !alloc->section || alloc->cow ||
+#ifdef WINVM_HAVE_ZAP_PAGE_RANGE
+	zap_page_range(vma, addr, len);
+#else
+	zap_page_range_single(vma, addr, len, NULL);
+#endif
+}
+
+bool winvm_alloc_writable(const struct winvm_alloc *alloc)
+{
+	return !alloc->section || alloc->cow_file ||
 	       alloc->alloc_protect == WINVM_PAGE_READWRITE ||
 	       alloc->alloc_protect == WINVM_PAGE_EXECUTE_READWRITE;
 }
@@ -636,7 +709,9 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 	 * do_mmap() checked the mapper, not the file we swap in: apply the
 	 * backing file's own open mode and noexec mount here.
 	 */
-	if ((vma->vm_flags & VM_WRITE) && !(alloc->shm->f_mode & FMODE_WRITE))
+	/* (Write-copy views write only their private copies.) */
+	if ((vma->vm_flags & VM_WRITE) && !(alloc->shm->f_mode & FMODE_WRITE) &&
+	    !alloc->cow_file)
 		return -EACCES;
 	if ((vma->vm_flags & VM_EXEC) &&
 	    ((alloc->shm->f_path.mnt->mnt_flags & MNT_NOEXEC) ||

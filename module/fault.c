@@ -85,9 +85,6 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	/* A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing. */
 	if (vma->vm_mm != alloc->wmm->mm)
 		return VM_FAULT_SIGBUS;
-	/* The view is switching to write-copy: retry once it is remapped. */
-	if (vma->vm_file != READ_ONCE(alloc->shm))
-		return VM_FAULT_NOPAGE;
 
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
@@ -106,7 +103,7 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 		goto deny;
 	}
 	ok = winvm_access_ok(st, access);
-	if (ok && alloc->cow)
+	if (ok && alloc->cow_file)
 		return winvm_cow_fault(vmf, alloc, st, access);
 	mutex_unlock(&alloc->state_lock);
 	if (ok)
@@ -133,28 +130,15 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 
 	if (vmf->vma->vm_mm != alloc->wmm->mm)
 		return VM_FAULT_SIGBUS;
-	/* See winvm_fault(): the view is being remapped. */
-	if (vmf->vma->vm_file != READ_ONCE(alloc->shm))
-		return VM_FAULT_NOPAGE;
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	mutex_unlock(&alloc->state_lock);
 	if (!(st & WINVM_PS_GUARD) &&
 	    winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT)) {
-		u32 prot = st & WINVM_PS_PROT;
-
-		/*
-		 * The PTE shows the section's own page: drop it, so the retried
-		 * write reaches ->fault, which makes the private copy.
-		 */
-		if (alloc->cow && !(st & WINVM_PS_COPIED) &&
-		    (prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY)) {
-			unmap_mapping_range(alloc->shm->f_mapping,
-					    (loff_t)vmf->pgoff << PAGE_SHIFT, PAGE_SIZE, 1);
-			return VM_FAULT_NOPAGE;
-		}
+		if (alloc->cow_file)
+			return winvm_cow_mkwrite(vmf, alloc, st);
 		/* A real filesystem may need to allocate blocks first. */
-		if (sec && !alloc->cow && alloc->shm_ops->page_mkwrite)
+		if (sec && alloc->shm_ops->page_mkwrite)
 			return alloc->shm_ops->page_mkwrite(vmf);
 		return 0;
 	}

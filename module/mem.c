@@ -250,7 +250,7 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, start);
+	alloc = winvm_find_alloc(wmm, start);
 	if (!alloc || end > alloc->base + alloc->size ||
 	    !winvm_alloc_covers(mm, alloc, start, end)) {
 		bool busy = alloc || winvm_granule_busy(mm, start);
@@ -278,7 +278,7 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	winvm_zap(alloc, start, end);
 	exec_ok = winvm_exec_matches(mm, alloc, start, end, exec);
 	mmap_write_unlock(mm);
-	if (!status && !ret && alloc->section && !alloc->cow &&
+	if (!status && !ret && alloc->section && !alloc->cow_file &&
 	    winvm_is_writecopy(args->protect))
 		ret = winvm_view_make_cow(wmm, alloc);
 	if (!status && !ret && !exec_ok)
@@ -331,7 +331,7 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, start);
+	alloc = winvm_find_alloc(wmm, start);
 	if (!alloc || end > alloc->base + alloc->size ||
 	    !winvm_alloc_covers(mm, alloc, start, end)) {
 		bool busy = alloc || winvm_granule_busy(mm, start);
@@ -429,9 +429,7 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	struct winvm_alloc *rest;
 	int ret;
 
-	alloc->surgeon = current;
-	ret = vm_munmap(start, end - start);
-	alloc->surgeon = NULL;
+	ret = winvm_unmap_own(wmm, alloc, start, end);
 	if (ret)
 		return winvm_errno_status(ret);
 	if (!head && !tail)
@@ -485,7 +483,7 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, round_down(addr, PAGE_SIZE));
+	alloc = winvm_find_alloc(wmm, round_down(addr, PAGE_SIZE));
 	if (!alloc) {
 		mmap_write_unlock(mm);
 		return WINVM_STATUS_MEMORY_NOT_ALLOCATED;
@@ -618,7 +616,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, start);
+	alloc = winvm_find_alloc(wmm, start);
 	if (!alloc) {
 		mmap_write_unlock(mm);
 		return WINVM_STATUS_CONFLICTING_ADDRESSES;
@@ -657,7 +655,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		winvm_zap(alloc, start, end);
 	exec_ok = winvm_exec_matches(mm, alloc, start, end,
 				     winvm_is_exec_prot(args->protect));
-	make_cow = alloc->section && !alloc->cow && winvm_is_writecopy(args->protect);
+	make_cow = alloc->section && !alloc->cow_file && winvm_is_writecopy(args->protect);
 	kref_get(&alloc->ref);
 	mmap_write_unlock(mm);
 	if (make_cow)

@@ -183,6 +183,18 @@ static u32 winvm_handle_new(struct winvm_section *sec, u32 access,
 	return WINVM_STATUS_SUCCESS;
 }
 
+/*
+ * A read-only file on the section's data, for views that may not write
+ * it: with it as vm_file, nothing done through the VMA can write the
+ * section (MADV_REMOVE needs a writable file, for one).
+ */
+struct file *winvm_section_ro_file(struct winvm_section *sec)
+{
+	if (!(sec->file->f_mode & FMODE_WRITE))
+		return get_file(sec->file);
+	return dentry_open(&sec->file->f_path, O_RDONLY | O_LARGEFILE, current_cred());
+}
+
 static bool winvm_section_prot_valid(u32 prot)
 {
 	switch (prot) {

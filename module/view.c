@@ -3,14 +3,17 @@
  * Views of sections (NtMapViewOfSection and friends) and write-copy.
  *
  * A view is a winvm_alloc of type MEM_MAPPED whose VMAs map the section's
- * file directly, so every view of a section shares its page cache.  A view
- * that may hold private copies (FILE_MAP_COPY, or pages later protected
- * WRITECOPY) maps a per-view shmem file P instead: pages the view has
- * written live in P; pages it has not written are the section's own pages,
- * handed out by ->fault and mapped read-only, so other writers' changes stay
- * visible until this view's first write.  That first write, from user or
- * kernel mode, copies the page into P.  Private copies live in a file, not
- * in the VMA, so later protection changes and VMA surgery never lose them.
+ * file directly (read-only unless the view may write the section), so
+ * every view shares the section's page cache and rmap.  A view that may
+ * hold private copies (FILE_MAP_COPY, or pages later protected WRITECOPY)
+ * also owns a shmem file P: until the view writes a page it sees the
+ * section's page, so other writers' changes stay visible; its first write,
+ * from user or kernel mode, copies the page into P, and from then on
+ * ->fault hands out P's page instead.  P is reachable only through the
+ * module, so nothing can truncate a copy while it is mapped, and a
+ * truncation of the section's file still finds these PTEs through the
+ * section's rmap.  Copies live in a file, not in the VMA, so later
+ * protection changes and VMA surgery never lose them.
  */
 
 #include <linux/highmem.h>
@@ -107,10 +110,17 @@ static struct file *winvm_cow_file(struct winvm_section *sec)
 	return shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
 }
 
+static struct page *winvm_cow_page(struct winvm_alloc *alloc, pgoff_t idx)
+{
+	struct address_space *mapping = alloc->cow_file->f_mapping;
+
+	return shmem_read_mapping_page_gfp(mapping, idx, mapping_gfp_mask(mapping));
+}
+
 /* Give the view its private copy of page @idx (state_lock held). */
 static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
 {
-	struct address_space *mapping = alloc->shm->f_mapping;
+	struct address_space *mapping = alloc->cow_file->f_mapping;
 	struct page *src, *dst;
 	u32 prot = st & WINVM_PS_PROT;
 
@@ -154,11 +164,11 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 		st |= WINVM_PS_COPIED;
 	}
 	mutex_unlock(&alloc->state_lock);
-	if (st & WINVM_PS_COPIED)
+	/* Not written by this view: the section's page, its own way. */
+	if (!(st & WINVM_PS_COPIED))
 		return alloc->shm_ops->fault(vmf);
 
-	/* Not written by this view: show the section's page itself. */
-	page = winvm_section_page(alloc->section, vmf->pgoff);
+	page = winvm_cow_page(alloc, vmf->pgoff);
 	if (IS_ERR(page))
 		return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	vmf->page = page;
@@ -166,38 +176,39 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 }
 
 /*
- * Switch a view to write-copy mode: from now on its VMAs map a private
- * shmem file P (see the top of this file).  No private copy exists yet, so
- * remapping loses nothing.
+ * A write to a present, read-only PTE of a write-copy capable view, already
+ * allowed by the page's protection.  A PTE showing the section's page must
+ * go, so that the retried write reaches ->fault, which makes the copy.
  */
+vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st)
+{
+	if ((st & WINVM_PS_COPIED) || !winvm_is_writecopy(st)) {
+		/* Our own copy, or a shared page of a view that may write. */
+		if (!(st & WINVM_PS_COPIED) && alloc->shm_ops->page_mkwrite)
+			return alloc->shm_ops->page_mkwrite(vmf);
+		return 0;
+	}
+	winvm_zap_vma(vmf->vma, vmf->address, PAGE_SIZE);
+	return VM_FAULT_NOPAGE;
+}
+
+/* Give a view its private-copy file, so its pages may be write-copy. */
 int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc)
 {
-	struct file *cow, *old;
-	int ret;
+	bool had_write = winvm_alloc_writable(alloc);
+	struct file *cow;
 
 	lockdep_assert_held(&wmm->op_lock);
-	if (alloc->cow)
+	if (alloc->cow_file)
 		return 0;
 	cow = winvm_cow_file(alloc->section);
 	if (IS_ERR(cow))
 		return PTR_ERR(cow);
 	mmap_write_lock(wmm->mm);
-	old = alloc->shm;
-	WRITE_ONCE(alloc->shm, cow);
-	alloc->cow = true;
+	alloc->cow_file = cow;
 	mmap_write_unlock(wmm->mm);
-	ret = winvm_remap_all(wmm, alloc);
-	/*
-	 * VMAs still on the section's file would retry their faults forever:
-	 * if the remap failed, the view goes away instead.
-	 */
-	if (ret) {
-		alloc->surgeon = current;
-		vm_munmap(alloc->base, alloc->size);
-		alloc->surgeon = NULL;
-	}
-	fput(old);
-	return ret;
+	/* A view that could not write before needs VM_WRITE for its copies. */
+	return had_write ? 0 : winvm_remap_all(wmm, alloc);
 }
 
 /* MEM_COMMIT inside a view (facts 108-110); state_lock held. */
@@ -337,7 +348,7 @@ u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (mmap_read_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, args->address);
+	alloc = winvm_find_alloc(wmm, args->address);
 	if (!alloc || !alloc->section) {
 		mmap_read_unlock(mm);
 		return WINVM_STATUS_NOT_MAPPED_VIEW;
@@ -347,9 +358,7 @@ u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	size = alloc->size;
 	mmap_read_unlock(mm);
 
-	alloc->surgeon = current;
-	ret = vm_munmap(base, size);
-	alloc->surgeon = NULL;
+	ret = winvm_unmap_own(wmm, alloc, base, base + size);
 	winvm_alloc_put(alloc);
 	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
 }
@@ -371,7 +380,7 @@ u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (mmap_read_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(mm, args->address);
+	alloc = winvm_find_alloc(wmm, args->address);
 	if (!alloc || !alloc->section) {
 		mmap_read_unlock(mm);
 		return WINVM_STATUS_NOT_MAPPED_VIEW;

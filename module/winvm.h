@@ -116,7 +116,7 @@ struct winvm_call {
 struct winvm_alloc {
 	struct kref ref;
 	struct winvm_mm *wmm;
-	struct file *shm;		/* what the VMAs map (vm_file) */
+	struct file *shm;		/* what the VMAs map (vm_file), never changes */
 	const struct vm_operations_struct *shm_ops;
 	unsigned long origin;		/* user address of shm page 0 */
 	unsigned long base;		/* state_lock (writers also hold mmap_lock) */
@@ -124,7 +124,7 @@ struct winvm_alloc {
 	u32 alloc_protect;		/* AllocationProtect */
 	u32 type;			/* MEM_PRIVATE or MEM_MAPPED */
 	struct winvm_section *section;	/* views: the section shown */
-	bool cow;			/* view: shm is a private copy file */
+	struct file *cow_file;		/* write-copy views: the private copies */
 	u32 cache_attr;			/* PAGE_NOCACHE / PAGE_WRITECOMBINE, sticky */
 	struct task_struct *surgeon;	/* op_lock: may split our VMAs */
 	struct mutex state_lock;
@@ -161,6 +161,8 @@ int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 
 u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st);
 bool winvm_is_exec_prot(u32 prot);
 
+bool winvm_alloc_writable(const struct winvm_alloc *alloc);
+void winvm_zap_vma(struct vm_area_struct *vma, unsigned long addr, unsigned long len);
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed);
 int winvm_remap_all(struct winvm_mm *wmm, struct winvm_alloc *alloc);
@@ -169,7 +171,9 @@ int winvm_sync_exec(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 
-struct winvm_alloc *winvm_find_alloc(struct mm_struct *mm, unsigned long addr);
+struct winvm_alloc *winvm_find_alloc(struct winvm_mm *wmm, unsigned long addr);
+int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+		    unsigned long start, unsigned long end);
 bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 			unsigned long start, unsigned long end);
 unsigned long winvm_alloc_mapped_end(struct mm_struct *mm, struct winvm_alloc *alloc,
@@ -194,6 +198,7 @@ u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 /* section.c */
 void winvm_section_put(struct winvm_section *sec);
 struct winvm_section *winvm_section_get(int fd, u32 *access, u32 *status);
+struct file *winvm_section_ro_file(struct winvm_section *sec);
 u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 u32 winvm_section_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
@@ -208,6 +213,7 @@ u32 winvm_view_commit(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u3
 int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc);
 vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st,
 			   u32 access);
+vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st);
 struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx);
 
 /* fault.c */
