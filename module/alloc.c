@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/mman.h>
+#include <linux/moduleparam.h>
 #include <linux/mount.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
@@ -117,6 +118,7 @@ static void winvm_alloc_release(struct kref *ref)
 	/* The tree uses our mutex, not its own spinlock: no mtree_destroy(). */
 	mutex_lock(&alloc->state_lock);
 	__mt_destroy(&alloc->pages);
+	atomic_long_sub(alloc->runs, &alloc->wmm->runs);
 	mutex_unlock(&alloc->state_lock);
 	fput(alloc->shm);
 	if (alloc->cow_file)
@@ -172,32 +174,76 @@ u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgof
  * a run in the tree is always a maximal run of identical pages: queries
  * then read RegionSize straight off the tree.
  */
-int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st)
+/*
+ * Every run of per-page state costs kernel memory that no cgroup is charged
+ * for (the maple tree preallocates its nodes without __GFP_ACCOUNT), so a
+ * process may hold only so many.  Windows bounds its VADs and PTEs too.
+ */
+static unsigned long max_runs = 1UL << 20;
+module_param(max_runs, ulong, 0644);
+MODULE_PARM_DESC(max_runs, "Most runs of per-page state one process may hold");
+
+/*
+ * Store @st for pages [first, last], merging with equal neighbours so that
+ * a run in the tree is always a maximal run of identical pages.  The
+ * committed-page and run counts are kept current on the way.  @capped
+ * refuses to grow past max_runs (fault paths may not fail that way).
+ */
+static int __winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last,
+			     u32 st, bool capped)
 {
 	MA_STATE(mas, &alloc->pages, first, last);
-	pgoff_t f, l, idx, next;
-	long delta = 0;
+	pgoff_t f, l, rf, rl, idx;
+	long committed = 0, runs = st ? 1 : 0;
+	u32 cur;
 	int ret;
 
 	lockdep_assert_held(&alloc->state_lock);
-	/* Keep the committed count current, so queries need not walk runs. */
-	for (idx = first; idx <= last; idx = next) {
-		if (winvm_state_span(alloc, idx, last + 1, &next) & WINVM_PS_COMMIT)
-			delta -= next - idx;
+	for (idx = first; ; idx = rl + 1) {
+		cur = winvm_state_run(alloc, idx, &rf, &rl);
+		if (cur) {
+			/* This run goes; what sticks out on either side stays. */
+			runs += (rf < first) + (rl > last) - 1;
+			if (cur & WINVM_PS_COMMIT)
+				committed -= min(rl, last) - max(rf, first) + 1;
+		}
+		if (rl >= last)
+			break;
 	}
 	if (st & WINVM_PS_COMMIT)
-		delta += last - first + 1;
+		committed += last - first + 1;
 	if (st) {
-		if (first && winvm_state_run(alloc, first - 1, &f, NULL) == st)
+		if (first && winvm_state_run(alloc, first - 1, &f, NULL) == st) {
 			first = f;
-		if (last < ULONG_MAX && winvm_state_run(alloc, last + 1, NULL, &l) == st)
+			runs--;
+		}
+		if (last < ULONG_MAX && winvm_state_run(alloc, last + 1, NULL, &l) == st) {
 			last = l;
+			runs--;
+		}
 	}
+	if (capped && runs > 0 &&
+	    atomic_long_read(&alloc->wmm->runs) + runs > READ_ONCE(max_runs))
+		return -ENOMEM;
 	mas_set_range(&mas, first, last);
 	ret = mas_store_gfp(&mas, st ? xa_mk_value(st) : NULL, GFP_KERNEL_ACCOUNT);
-	if (!ret)
-		alloc->committed += delta;
-	return ret;
+	if (ret)
+		return ret;
+	alloc->committed += committed;
+	alloc->runs += runs;
+	atomic_long_add(runs, &alloc->wmm->runs);
+	return 0;
+}
+
+int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st)
+{
+	return __winvm_state_set(alloc, first, last, st, true);
+}
+
+/* For the fault path, which must not fail on the run limit. */
+int winvm_state_set_nocap(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st)
+{
+	return __winvm_state_set(alloc, first, last, st, false);
 }
 
 /* Is page @idx of @sec committed?  *next ends the run, at most @limit. */
@@ -621,11 +667,11 @@ struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long a
 	for (idx = winvm_pgoff(alloc, at); idx < stop && !ret; idx = next) {
 		st = winvm_state_span(alloc, idx, stop, &next);
 		if (st)
-			ret = winvm_state_set(tail, idx, next - 1, st);
+			ret = winvm_state_set_nocap(tail, idx, next - 1, st);
 	}
 	if (!ret)
-		ret = winvm_state_set(alloc, winvm_pgoff(alloc, at),
-				      winvm_pgoff(alloc, end) - 1, 0);
+		ret = winvm_state_set_nocap(alloc, winvm_pgoff(alloc, at),
+					    winvm_pgoff(alloc, end) - 1, 0);
 	if (!ret)
 		alloc->size = at - alloc->base;
 	mutex_unlock(&tail->state_lock);

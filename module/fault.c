@@ -92,8 +92,8 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 		int err = 0;
 
 		if (user)
-			err = winvm_state_set(alloc, vmf->pgoff, vmf->pgoff,
-					      st & ~WINVM_PS_GUARD);
+			err = winvm_state_set_nocap(alloc, vmf->pgoff, vmf->pgoff,
+						    st & ~WINVM_PS_GUARD);
 		mutex_unlock(&alloc->state_lock);
 		if (err)
 			return VM_FAULT_OOM;

@@ -140,8 +140,8 @@ static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
 	/* A written write-copy page reports READWRITE from now on (fact 114). */
 	prot = prot == WINVM_PAGE_EXECUTE_WRITECOPY ? WINVM_PAGE_EXECUTE_READWRITE :
 	       prot == WINVM_PAGE_WRITECOPY ? WINVM_PAGE_READWRITE : prot;
-	return winvm_state_set(alloc, idx, idx, (st & ~WINVM_PS_PROT) | prot |
-			       WINVM_PS_COMMIT | WINVM_PS_COPIED);
+	return winvm_state_set_nocap(alloc, idx, idx, (st & ~WINVM_PS_PROT) | prot |
+				     WINVM_PS_COMMIT | WINVM_PS_COPIED);
 }
 
 /*

@@ -68,6 +68,7 @@ struct winvm_mm {
 	struct winvm_alloc *map_alloc;	/* op_lock: the allocation being mapped */
 	unsigned long map_exec;		/* op_lock: VM_EXEC or 0 for that mapping */
 	struct xarray faults;		/* tid -> struct winvm_fault_rec */
+	atomic_long_t runs;		/* page-state runs of all allocations */
 };
 
 struct winvm_fault_rec {
@@ -130,6 +131,7 @@ struct winvm_alloc {
 	struct mutex state_lock;
 	struct maple_tree pages;	/* shm page index -> state (xa value) */
 	unsigned long committed;	/* state_lock: pages with PS_COMMIT in pages */
+	long runs;			/* state_lock: non-empty runs in pages */
 };
 
 /* main.c */
@@ -158,6 +160,7 @@ u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx);
 u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 u32 winvm_eff_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st);
+int winvm_state_set_nocap(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st);
 u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st);
 bool winvm_is_exec_prot(u32 prot);
 

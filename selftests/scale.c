@@ -204,3 +204,54 @@ TEST_F_TIMEOUT(winvm, commit_decommit_cycles, 300)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * Page state is kernel memory no cgroup pays for, so each process may hold
+ * only max_runs runs of it (a module parameter): past that, MEM_PROTECT
+ * fails with STATUS_NO_MEMORY and changes nothing; releasing an allocation
+ * gives its runs back.
+ */
+TEST_F(winvm, page_state_runs_are_bounded)
+{
+	const char *param = "/sys/module/winvm/parameters/max_runs";
+	uint32_t prot, st = ST_OK, after;
+	char old[32] = "";
+	int fd, i, n = 0, err = 0;
+	uint64_t a, p, s;
+	ssize_t len;
+
+	fd = open(param, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "no %s: %s", param, strerror(errno));
+	len = read(fd, old, sizeof(old) - 1);
+	ASSERT_LT(0, len);
+	a = wv_must_alloc(self->fd, 0, 1024 * WV_PAGE, RESERVE | COMMIT, RW);
+	/* Everything below runs before any assertion, so the limit is restored. */
+	if (pwrite(fd, "300\n", 4, 0) == 4) {
+		for (i = 0; i < 1024; i += 2) {
+			p = a + i * WV_PAGE;
+			s = WV_PAGE;
+			st = wv_protect(self->fd, &p, &s, RO, &prot);
+			if (st != ST_OK)
+				break;
+			n++;
+		}
+		err = wv_errno;
+	}
+	after = wv_free_at(self->fd, a, 0, RELEASE);
+	/* The released allocation's runs are free again. */
+	if (after == ST_OK) {
+		a = wv_must_alloc(self->fd, 0, 16 * WV_PAGE, RESERVE | COMMIT, RW);
+		after = wv_protect_at(self->fd, a + 2 * WV_PAGE, WV_PAGE, RO);
+		wv_free_at(self->fd, a, 0, RELEASE);
+	}
+	ASSERT_EQ(len, pwrite(fd, old, len, 0));
+	close(fd);
+
+	/* Each call adds two runs; the cap stops it near 300 runs. */
+	ASSERT_HEX(WINVM_STATUS_NO_MEMORY, st);
+	ASSERT_EQ(ENOMEM, err);
+	ASSERT_LE(120, n);
+	ASSERT_GT(256, n);
+	ASSERT_HEX(ST_OK, after);
+}
