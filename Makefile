@@ -5,6 +5,7 @@
 #
 #   make module   build winvm.ko for the Debian 6.1 and 6.12 header trees
 #   make test     selftests on 6.1, 6.12 and the debug kernel, plus DKMS
+#   make stress   fuzzing, races, fault injection, limits on the debug kernel
 #   make demo     boot 6.12 and run the demo
 #   make lint     checkpatch --strict and sparse
 #   make lib      libwinvm (shared + static) into build/lib
@@ -15,7 +16,7 @@
 # Package installation and DKMS need root; everything else does not.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all module test demo lint clean deps bench lib winvm-map install
+.PHONY: all module test demo lint clean deps bench lib winvm-map install stress
 
 all: module
 
@@ -30,6 +31,9 @@ test: deps
 
 demo: deps
 	bash tools/vmtest.sh --demo
+
+stress: deps
+	bash tools/fuzz/stress.sh
 
 bench: deps
 	bash tools/bench.sh 6.12

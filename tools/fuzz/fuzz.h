@@ -30,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -323,6 +325,18 @@ static FZ_UNUSED const char *fz_res_problem(struct fz_res r, bool fd_cmd)
 		return why;
 	}
 	want = fz_status_errno(r.status);
+	/*
+	 * A bad pointer inside the struct (a section name): Windows says
+	 * STATUS_ACCESS_VIOLATION; the ABI table has no errno for it yet.
+	 */
+	if (r.status == WINVM_STATUS_ACCESS_VIOLATION && (-r.rc == EFAULT || -r.rc == EINVAL)) {
+		static int noted;
+
+		if (!noted++)
+			fz_dprintf(1, "NOTE: STATUS_ACCESS_VIOLATION (errno %d) is not in the ABI's errno table\n",
+				   -r.rc);
+		return NULL;
+	}
 	if (want < 0) {
 		snprintf(why, sizeof(why), "undocumented status 0x%08x (%s)", r.status,
 			 fz_status_name(r.status));

@@ -26,8 +26,12 @@
  *   injection); a failed call must still leave the model unchanged.
  * --failinject: also sets /proc/self/make-it-fail for the fuzzing
  *   processes (the debugfs knobs are the caller's business).
+ * --fail-nth: model mode; before some ioctls, /proc/thread-self/fail-nth
+ *   makes the n-th allocation of that call fail (failslab/fail_page_alloc
+ *   with ignore-gfp-wait=N): deterministic, reproducible injection.
  * --avoid: comma-separated classes of known module bugs not to provoke
- *   (dofork, vma-munmap), so a run can measure everything else.
+ *   (dofork, vma-unmap, cow-punch, nomem-state; see selftests/regress.c),
+ *   so a run can look for new ones.
  *
  * The last line is "winvm-fuzz: ... ops=N ... result=PASS|FAIL".
  * Exit status: 0 pass, 1 failure, 2 hang, 4 skip (no /dev/winvm).
@@ -38,6 +42,8 @@ enum { MODE_MODEL, MODE_CHAOS };
 
 #define AVOID_DOFORK	0x1	/* MADV_DOFORK, then a child using the copy */
 #define AVOID_VMA_UNMAP	0x2	/* native removal of some of an allocation's VMAs */
+#define AVOID_COW_PUNCH	0x4	/* punching/truncating section pages a copy view maps */
+#define AVOID_NOMEM_STATE 0x8	/* state changed by a call that failed with NO_MEMORY */
 
 struct fz_opts {
 	uint64_t seed;
@@ -48,6 +54,7 @@ struct fz_opts {
 	int mode;
 	bool nomem_ok;
 	bool failinject;
+	bool fail_nth;
 	bool verbose;
 	unsigned int avoid;
 	int full_every;
@@ -110,9 +117,12 @@ struct model {
 	int secfd[8];
 	int pipe_r, pipe_w;
 	int memfd;		/* /proc/self/mem */
+	int fnth_fd;		/* /proc/thread-self/fail-nth, for --fail-nth */
+	int mif_fd;		/* /proc/self/make-it-fail, for --failinject */
 	uint8_t *argpage;	/* [RW][RO][NONE] for bad argument pointers */
 	uint64_t step;
 	bool pending_record;	/* a kernel-mode write may have left a fault record */
+	uint64_t avoid_s, avoid_e;	/* the current op's range: no arguments there */
 	struct fz_rng rng;
 	char ring[64][200];
 	uint64_t nring;
@@ -852,10 +862,12 @@ static void *place_args(void *args, size_t size, enum argwhere w, bool *effect, 
 	switch (w) {
 	case ARG_RO:
 		p = M.argpage + FZ_PAGE;
+		/* Both mprotects can fail under fault injection: then no RO page. */
 		if (mprotect(p, FZ_PAGE, PROT_READ | PROT_WRITE))
 			break;
 		memcpy(p, args, size);
-		mprotect(p, FZ_PAGE, PROT_READ);
+		if (mprotect(p, FZ_PAGE, PROT_READ))
+			break;
 		*copyout = false;
 		return p;
 	case ARG_NULL:
@@ -871,7 +883,8 @@ static void *place_args(void *args, size_t size, enum argwhere w, bool *effect, 
 		return M.argpage + 3 * FZ_PAGE - size / 2;
 	case ARG_WINVM_RW:
 		page = pick_page(st_rw_plain);
-		if (!page)
+		/* Not in a page the call itself changes (it could not answer). */
+		if (!page || (page < M.avoid_e && page + FZ_PAGE > M.avoid_s))
 			break;
 		memcpy((void *)(uintptr_t)(page + 64), args, size);
 		return (void *)(uintptr_t)(page + 64);
@@ -903,7 +916,8 @@ static enum argwhere rand_argwhere(bool may_effect_unseen)
 		return ARG_WINVM_RW;
 	if (x < 993)
 		return ARG_WINVM_BAD;
-	return may_effect_unseen ? ARG_RO : ARG_NORMAL;
+	/* Under fault injection the unseen status could be NO_MEMORY. */
+	return may_effect_unseen && !O.nomem_ok ? ARG_RO : ARG_NORMAL;
 }
 
 /*
@@ -920,7 +934,21 @@ static struct fz_res m_ioctl(unsigned long cmd, void *args, size_t size, enum ar
 
 	memcpy((char *)args + off, &(uint32_t){ FZ_GARBAGE32 }, 4);
 	p = place_args(args, size, w, effect, &copyout);
+	if (O.fail_nth && M.fnth_fd >= 0 && fz_chance(&M.rng, 30)) {
+		/* Deterministic injection: the n-th allocation of this call fails. */
+		char n[8];
+
+		snprintf(n, sizeof(n), "%d", 1 + (int)fz_below(&M.rng, 24));
+		if (pwrite(M.fnth_fd, n, strlen(n), 0) > 0) {
+			r.rc = fz_ioctl(M.fd, cmd, p);
+			if (pwrite(M.fnth_fd, "0", 1, 0) != 1)
+				m_fail("cannot reset fail-nth");
+			MLOG("(fail-nth %s for the next call)", n);
+			goto done;
+		}
+	}
 	r.rc = fz_ioctl(M.fd, cmd, p);
+done:
 	if (p != args && copyout && *effect)
 		memcpy(args, p, size);
 	memcpy(&r.status, (char *)args + off, 4);
@@ -959,6 +987,40 @@ static bool expect_status(const char *what, struct fz_res r, uint32_t want, bool
 static bool nomem(struct fz_res r)
 {
 	return r.status == WINVM_STATUS_NO_MEMORY || r.rc == -ENOMEM;
+}
+
+/*
+ * --avoid nomem-state: a call that failed with NO_MEMORY may have changed
+ * the allocation it worked on (a known bug): give that allocation up
+ * instead of checking it, so the run goes on looking for other problems.
+ */
+static void nomem_forget(uint64_t addr)
+{
+	struct winvm_free_args f;
+	int ai = m_find(addr);
+	struct malloc_ *a;
+
+	if (!(O.avoid & AVOID_NOMEM_STATE) || ai < 0)
+		return;
+	a = &M.a[ai];
+	/* The clean-up itself must not be failed by the injection. */
+	if (M.mif_fd >= 0 && pwrite(M.mif_fd, "0", 1, 0) != 1)
+		m_fail("cannot clear make-it-fail");
+	if (a->view) {
+		struct winvm_view_unmap_args u = { .address = a->base };
+
+		fz_call(M.fd, WINVM_IOC_VIEW_UNMAP, &u);
+	} else {
+		memset(&f, 0, sizeof(f));
+		f.address = a->base;
+		f.type = WINVM_MEM_RELEASE;
+		fz_call(M.fd, WINVM_IOC_MEM_FREE, &f);
+	}
+	munmap((void *)(uintptr_t)a->base, a->size);
+	if (M.mif_fd >= 0 && pwrite(M.mif_fd, "1", 1, 0) != 1)
+		m_fail("cannot set make-it-fail");
+	MLOG("forgot allocation 0x%llx after NO_MEMORY", (unsigned long long)a->base);
+	m_drop(a);
 }
 
 /* ---------------- address and size generators ---------------- */
@@ -1295,6 +1357,8 @@ static void op_alloc(void)
 		     fz_status_name(r.status));
 		if (fz_res_problem(r, false))
 			m_fail("MEM_ALLOC on a view: %s", fz_res_problem(r, false));
+		if (O.nomem_ok && nomem(r))
+			nomem_forget(start);
 		return;
 	}
 	/* Undo that cannot be told apart from success needs a seen flag. */
@@ -1316,6 +1380,8 @@ static void op_alloc(void)
 		return;
 
 	w = rand_argwhere(!any_addr && !maybe_nomem);
+	M.avoid_s = start;
+	M.avoid_e = fresh ? start + len : end;
 	r = m_ioctl(WINVM_IOC_MEM_ALLOC, &a, sizeof(a), w, &effect);
 	snprintf(what, sizeof(what),
 		 "MEM_ALLOC(0x%llx, 0x%llx, zb 0x%llx, type 0x%x, prot 0x%x%s)",
@@ -1327,8 +1393,11 @@ static void op_alloc(void)
 	     (unsigned long long)a.size);
 	if (!effect)
 		return;
-	if (O.nomem_ok && nomem(r))
+	if (O.nomem_ok && nomem(r)) {
+		if (ai >= 0)
+			nomem_forget(start);
 		return;
+	}
 	if (maybe_nomem && r.status == WINVM_STATUS_NO_MEMORY)
 		return;
 	if (!expect_status(what, r, want, effect, w != ARG_RO))
@@ -1514,6 +1583,8 @@ static void op_free(void)
 		return;
 
 	w = rand_argwhere(true);
+	M.avoid_s = start;
+	M.avoid_e = end;
 	r = m_ioctl(WINVM_IOC_MEM_FREE, &f, sizeof(f), w, &effect);
 	snprintf(what, sizeof(what), "MEM_FREE(0x%llx, 0x%llx, type 0x%x%s)",
 		 (unsigned long long)addr, (unsigned long long)size, in.type,
@@ -1523,8 +1594,11 @@ static void op_free(void)
 	     (unsigned long long)f.size);
 	if (!effect)
 		return;
-	if (O.nomem_ok && nomem(r))
+	if (O.nomem_ok && nomem(r)) {
+		if (ai >= 0)
+			nomem_forget(start);
 		return;
+	}
 	if (!expect_status(what, r, want, effect, w != ARG_RO) || want)
 		return;
 	if (w != ARG_RO) {
@@ -1637,6 +1711,8 @@ static void op_protect(void)
 			     fz_status_name(r.status));
 			if (fz_res_problem(r, false))
 				m_fail("MEM_PROTECT on a view: %s", fz_res_problem(r, false));
+			if (O.nomem_ok && nomem(r))
+				nomem_forget(start);
 			return;
 		} else {
 			m = &M.a[ai];
@@ -1653,6 +1729,8 @@ static void op_protect(void)
 		}
 	}
 	w = rand_argwhere(true);
+	M.avoid_s = start;
+	M.avoid_e = end;
 	r = m_ioctl(WINVM_IOC_MEM_PROTECT, &p, sizeof(p), w, &effect);
 	snprintf(what, sizeof(what), "MEM_PROTECT(0x%llx, 0x%llx, 0x%x%s)",
 		 (unsigned long long)addr, (unsigned long long)size, in.protect,
@@ -1661,8 +1739,10 @@ static void op_protect(void)
 	     p.old_protect);
 	if (!effect)
 		return;
-	if (O.nomem_ok && nomem(r))
+	if (O.nomem_ok && nomem(r)) {
+		nomem_forget(start);
 		return;
+	}
 	if (!expect_status(what, r, want, effect, w != ARG_RO))
 		return;
 	if (w != ARG_RO && check_old && p.old_protect != old) {
@@ -1948,11 +2028,24 @@ static void op_probe(void)
 		}
 		return;
 	}
+	if (e == P_OK && O.nomem_ok && (fz_probe.code == SI_KERNEL || fz_probe.signo == SIGBUS ||
+					!fz_probe.addr)) {
+		drain_records();
+		return;
+	}
 	if (e == P_OK) {
 		m_fail("%s of 0x%llx faulted (signal %d at 0x%llx), expected success",
 		       names[access], (unsigned long long)addr, fz_probe.signo,
 		       (unsigned long long)fz_probe.addr);
 		drain_records();
+		return;
+	}
+	if (O.nomem_ok && (fz_probe.code == SI_KERNEL || fz_probe.signo == SIGBUS ||
+			   !fz_probe.addr)) {
+		/* Fault injection: no frame, or no page for the fault. */
+		drain_records();
+		if (e == P_GUARD)
+			a_set(a, page, page + FZ_PAGE, a_get(a, page) & ~PS_GUARD);
 		return;
 	}
 	if (fz_probe.signo != SIGSEGV || fz_probe.addr != addr) {
@@ -2019,9 +2112,10 @@ static void op_kprobe(void)
 	     (unsigned long long)page, ok ? "ok" : "fail", ok ? 0 : errno, (int)e);
 	/* A kernel write to a read-only PTE can leave a (harmless) record. */
 	if (wr)
-		M.pending_record = true;
+		drain_records();
 	if (ok != (e == P_OK)) {
-		if (O.nomem_ok && !ok && errno == ENOMEM)
+		/* Injected: the page for a kernel-mode fault may not come. */
+		if (O.nomem_ok && !ok)
 			return;
 		m_fail("kernel %s (%d) of 0x%llx %s, expected %s", wr ? "write" : "read", how,
 		       (unsigned long long)page, ok ? "succeeded" : "failed",
@@ -2233,7 +2327,7 @@ static void op_native(void)
 		MLOG("%s -> %d (%d)", what, rc, rc ? err : 0);
 		if (refuse && !rc)
 			m_fail("%s split a winvm VMA", what);
-		if (!refuse && rc && err != ENOMEM)
+		if (!refuse && rc && err != ENOMEM && !O.nomem_ok)
 			m_fail("%s failed: %s", what, strerror(err));
 		native_settle(s, rc ? s : e, what);
 	} else if (which < 40) {
@@ -2252,9 +2346,13 @@ static void op_native(void)
 		MLOG("%s -> %p (%d)", what, p, p == MAP_FAILED ? err : 0);
 		if (refuse && p != MAP_FAILED)
 			m_fail("%s replaced part of a winvm VMA", what);
-		if (!refuse && p == MAP_FAILED && err != ENOMEM)
+		if (!refuse && p == MAP_FAILED && err != ENOMEM && !O.nomem_ok)
 			m_fail("%s failed: %s", what, strerror(err));
-		native_settle(s, (p == MAP_FAILED || noreplace) ? s : e, what);
+		/*
+		 * A MAP_FIXED that fails after unmapping may leave the range
+		 * empty (Linux semantics): whole allocations inside may go.
+		 */
+		native_settle(s, noreplace ? s : e, what);
 	} else if (which < 52) {
 		/* mprotect: never allowed on winvm VMAs */
 		int prot = (int)fz_below(&M.rng, 8);
@@ -2336,6 +2434,11 @@ static void op_native(void)
 
 		if (adv == MADV_DOFORK && (O.avoid & AVOID_DOFORK))
 			return;
+		if (adv == MADV_REMOVE && (O.avoid & AVOID_COW_PUNCH))
+			for (i = 0; i < M_MAXA; i++)
+				if (M.a[i].used && M.a[i].view && M.a[i].base < e &&
+				    M.a[i].base + M.a[i].size > s)
+					return;
 		if ((adv == MADV_POPULATE_READ || adv == MADV_POPULATE_WRITE ||
 		     adv == MADV_WILLNEED || adv == 25) && len > (4ULL << 20))
 			return;
@@ -2651,7 +2754,8 @@ static void op_view_touch(void)
 				break;
 			case 1:
 				madvise((void *)(uintptr_t)p, FZ_PAGE,
-					fz_chance(&M.rng, 50) ? MADV_REMOVE : MADV_DONTNEED);
+					fz_chance(&M.rng, 50) && !(O.avoid & AVOID_COW_PUNCH) ?
+					MADV_REMOVE : MADV_DONTNEED);
 				break;
 			default:
 				fz_try_read((void *)(uintptr_t)p, NULL);
@@ -2752,7 +2856,7 @@ static void op_fork(void)
 			/* The winvm fd survives exec (no O_CLOEXEC on purpose). */
 			fcntl(M.fd, F_SETFD, 0);
 			execl("/proc/self/exe", O.argv0, FZ_EXEC_CHILD_ARG, seed, fdn, shfd,
-			      (char *)NULL);
+			      O.nomem_ok ? "nomem" : "", (char *)NULL);
 			_exit(O.nomem_ok ? 0 : 3);
 		}
 		if (how == 2) {
@@ -2766,7 +2870,8 @@ static void op_fork(void)
 	if (how == 1 || how == 2)
 		atomic_fetch_add(&SH->execs, 1);
 	MLOG("fork (%d) -> child %d rc %d", how, pid, rc);
-	if (rc != 0)
+	/* Injected failures can kill an exec past its point of no return. */
+	if (rc != 0 && !(O.nomem_ok && (rc == 3 || rc > 128 || how == 1 || how == 2)))
 		m_fail("forked child (mode %d) exited with %d", how, rc);
 }
 
@@ -2788,6 +2893,10 @@ static int model_setup(void)
 	M.pipe_r = pfd[0];
 	M.pipe_w = pfd[1];
 	M.memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	/* Kept open: opening it would itself allocate (and count). */
+	M.fnth_fd = O.fail_nth ? open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC) : -1;
+	if (O.fail_nth && M.fnth_fd < 0)
+		fz_log("# no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION): --fail-nth does nothing\n");
 	p = mmap(NULL, 3 * FZ_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
@@ -2826,13 +2935,20 @@ static int model_run(uint64_t nops, double deadline)
 {
 	uint64_t i;
 
+	/* Fault in what exists now, so injected failures rarely hit our own faults. */
+	if (O.failinject)
+		mlockall(MCL_CURRENT);
 	if (model_setup()) {
 		fz_log("# model setup failed: %s\n", strerror(errno));
 		return errno == ENOENT || errno == ENODEV || errno == ENXIO ? FZ_EXIT_SKIP :
 		       FZ_EXIT_FAIL;
 	}
-	if (O.failinject)
-		fz_write_file("/proc/self/make-it-fail", "1");
+	M.mif_fd = -1;
+	if (O.failinject) {
+		M.mif_fd = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
+		if (M.mif_fd < 0 || pwrite(M.mif_fd, "1", 1, 0) != 1)
+			fz_log("# cannot set /proc/self/make-it-fail\n");
+	}
 	for (i = 0; i < nops && !g_failures; i++) {
 		unsigned int x = fz_below(&M.rng, 1000);
 
@@ -2871,8 +2987,8 @@ static int model_run(uint64_t nops, double deadline)
 		if (!g_failures)
 			m_check(O.full_every > 0 && (i % (uint64_t)O.full_every) == (uint64_t)O.full_every - 1);
 	}
-	if (O.failinject)
-		fz_write_file("/proc/self/make-it-fail", "0");
+	if (M.mif_fd >= 0 && pwrite(M.mif_fd, "0", 1, 0) != 1)
+		fz_log("# cannot clear /proc/self/make-it-fail\n");
 	if (!g_failures)
 		m_check(true);
 	if (g_failures)
@@ -3264,6 +3380,9 @@ static void c_record(int access)
 	r = fz_call(t_fd, WINVM_IOC_FAULT_INFO, &f);
 	if (r.rc || r.status)
 		return;
+	/* Injected failures: a signal frame that could not be written. */
+	if (O.nomem_ok && (fz_probe.code == SI_KERNEL || !fz_probe.addr))
+		return;
 	if (f.address != fz_probe.addr)
 		c_fail("fault at 0x%llx but record says 0x%llx (access %u, %s)",
 		       (unsigned long long)fz_probe.addr, (unsigned long long)f.address, f.access,
@@ -3397,6 +3516,8 @@ static void c_native(void)
 
 		if (adv == MADV_DOFORK && (O.avoid & AVOID_DOFORK))
 			break;
+		if (adv == MADV_REMOVE && (O.avoid & AVOID_COW_PUNCH))
+			break;
 		if (len > (4ULL << 20))
 			len = 4ULL << 20;
 		rc = madvise((void *)(uintptr_t)b, len, adv);
@@ -3468,7 +3589,8 @@ static void c_section(void)
 		r = c_call(WINVM_IOC_SECTION_CREATE, &c, sizeof(c));
 		if (mfd >= 0) {
 			/* Shrink the file under the section now and then. */
-			if (r.rc > 0 && fz_chance(t_rng, 20) && ftruncate(mfd, 0))
+			if (r.rc > 0 && fz_chance(t_rng, 20) && !(O.avoid & AVOID_COW_PUNCH) &&
+			    ftruncate(mfd, 0))
 				c_fail("ftruncate");
 			close(mfd);
 		}
@@ -3576,7 +3698,7 @@ static void c_fork(void)
 			snprintf(shfd, sizeof(shfd), "%d", g_shfd);
 			fcntl(t_fd, F_SETFD, 0);
 			execl("/proc/self/exe", O.argv0, FZ_EXEC_CHILD_ARG, seed, fdn, shfd,
-			      (char *)NULL);
+			      O.nomem_ok ? "nomem" : "", (char *)NULL);
 		} else if (how == 2) {
 			execl("/bin/busybox", "busybox", "true", (char *)NULL);
 		}
@@ -3586,7 +3708,7 @@ static void c_fork(void)
 	rc = fz_wait(pid);
 	if (how == 1 || how == 2)
 		atomic_fetch_add(&SH->execs, 1);
-	if (rc != 0)
+	if (rc != 0 && !(O.nomem_ok && (rc == 3 || rc > 128 || how == 1 || how == 2)))
 		c_fail("forked child (mode %d) exited with %d", how, rc);
 }
 
@@ -3619,7 +3741,8 @@ static void c_op(void)
 		snprintf(seed, sizeof(seed), "%" PRIu64, fz_next(t_rng));
 		snprintf(shfd, sizeof(shfd), "%d", g_shfd);
 		atomic_fetch_add(&SH->execs, 1);
-		execl("/proc/self/exe", O.argv0, FZ_EXEC_CHILD_ARG, seed, "-1", shfd, (char *)NULL);
+		execl("/proc/self/exe", O.argv0, FZ_EXEC_CHILD_ARG, seed, "-1", shfd,
+		      O.nomem_ok ? "nomem" : "", (char *)NULL);
 	} else if (x < 9997) {
 		atomic_fetch_add(&SH->exits, 1);
 		syscall(SYS_exit_group, 0);
@@ -3710,8 +3833,10 @@ static FZ_NORETURN void chaos_worker(int slot, uint64_t seed)
 	C.seed = seed;
 	C.slot = slot;
 	fz_install_signals();
-	if (O.failinject)
+	if (O.failinject) {
+		mlockall(MCL_CURRENT);
 		fz_write_file("/proc/self/make-it-fail", "1");
+	}
 	C.fd = fz_open_winvm();
 	if (C.fd < 0)
 		_exit(O.nomem_ok ? 0 : 3);
@@ -3822,7 +3947,11 @@ static int chaos_run(void)
 
 					if (rc == FZ_EXIT_HANG)
 						result = FZ_EXIT_HANG;
-					else if (rc != 0) {
+					else if (O.nomem_ok && (rc > 128 || rc == 127)) {
+						/* A signal frame or an exec the injection broke. */
+						fz_log("# worker %d (pid %d) killed by signal %d under fault injection\n",
+						       i, pids[i], rc - 128);
+					} else if (rc != 0) {
 						fz_log("# worker %d (pid %d) ended with %d\n", i, pids[i], rc);
 						if (result == FZ_EXIT_PASS)
 							result = FZ_EXIT_FAIL;
@@ -3875,6 +4004,7 @@ static FZ_UNUSED int fz_exec_child_main(int argc, char **argv)
 {
 	uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
 	int oldfd = argc > 3 ? atoi(argv[3]) : -1, shfd = argc > 4 ? atoi(argv[4]) : -1;
+	bool nomem = argc > 5 && !strcmp(argv[5], "nomem");
 	struct fz_rng rng = { seed };
 	struct winvm_query_args q;
 	struct fz_res r;
@@ -3917,9 +4047,12 @@ static FZ_UNUSED int fz_exec_child_main(int argc, char **argv)
 				fails++;
 			continue;
 		}
-		if (!fz_try_write((void *)(uintptr_t)a.address, 0xc3) ||
-		    *(volatile uint8_t *)(uintptr_t)a.address != 0xc3)
+		if (!fz_try_write((void *)(uintptr_t)a.address, 0xc3)) {
+			if (!nomem)
+				fails++;
+		} else if (*(volatile uint8_t *)(uintptr_t)a.address != 0xc3) {
 			fails++;
+		}
 		if (fz_chance(&rng, 50)) {
 			memset(&f, 0, sizeof(f));
 			f.address = a.address;
@@ -3939,8 +4072,8 @@ static FZ_UNUSED int fz_exec_child_main(int argc, char **argv)
 static void usage(void)
 {
 	fz_dprintf(2, "usage: winvm-fuzz [--seed N] [--ops N] [--time S] [--threads N] [--procs N]\n"
-		      "                  [--mode model|chaos] [--nomem-ok] [--failinject]\n"
-		      "                  [--avoid dofork,vma-unmap] [--full-every N] [--verbose]\n");
+		      "                  [--mode model|chaos] [--nomem-ok] [--failinject] [--fail-nth]\n"
+		      "                  [--avoid dofork,vma-unmap,cow-punch,nomem-state] [--full-every N] [--verbose]\n");
 }
 
 static int parse_opts(int argc, char **argv)
@@ -3978,6 +4111,10 @@ static int parse_opts(int argc, char **argv)
 				O.avoid |= AVOID_DOFORK;
 			if (strstr(v, "vma-unmap"))
 				O.avoid |= AVOID_VMA_UNMAP;
+			if (strstr(v, "cow-punch"))
+				O.avoid |= AVOID_COW_PUNCH;
+			if (strstr(v, "nomem-state"))
+				O.avoid |= AVOID_NOMEM_STATE;
 			if (strstr(v, "all"))
 				O.avoid = ~0u;
 			i++;
@@ -3985,6 +4122,8 @@ static int parse_opts(int argc, char **argv)
 			O.nomem_ok = true;
 		else if (!strcmp(a, "--failinject"))
 			O.failinject = O.nomem_ok = true;
+		else if (!strcmp(a, "--fail-nth"))
+			O.fail_nth = O.nomem_ok = true;
 		else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
 			O.verbose = true;
 		else
@@ -4047,9 +4186,10 @@ static int fz_fuzz_main(int argc, char **argv)
 	if (SH == MAP_FAILED)
 		return FZ_EXIT_FAIL;
 	fz_install_signals();
-	fz_log("winvm-fuzz: mode=%s seed=%" PRIu64 " ops=%" PRIu64 " time=%.0f threads=%d procs=%d%s%s avoid=0x%x\n",
+	fz_log("winvm-fuzz: mode=%s seed=%" PRIu64 " ops=%" PRIu64 " time=%.0f threads=%d procs=%d%s%s%s avoid=0x%x\n",
 	       O.mode == MODE_MODEL ? "model" : "chaos", O.seed, O.ops, O.time, O.threads,
-	       O.procs, O.nomem_ok ? " nomem-ok" : "", O.failinject ? " failinject" : "", O.avoid);
+	       O.procs, O.nomem_ok ? " nomem-ok" : "", O.failinject ? " failinject" : "",
+	       O.fail_nth ? " fail-nth" : "", O.avoid);
 
 	if (O.mode == MODE_MODEL) {
 		pid_t pids[64];
@@ -4070,7 +4210,10 @@ static int fz_fuzz_main(int argc, char **argv)
 
 			if (rc == FZ_EXIT_SKIP && result == FZ_EXIT_PASS)
 				result = FZ_EXIT_SKIP;
-			else if (rc != 0 && rc != FZ_EXIT_SKIP) {
+			else if (O.nomem_ok && rc > 128) {
+				fz_log("# model process %d (seed %" PRIu64 ") killed by signal %d under fault injection\n",
+				       i, O.seed + i, rc - 128);
+			} else if (rc != 0 && rc != FZ_EXIT_SKIP) {
 				fz_log("# model process %d (seed %" PRIu64 ") ended with %d\n", i,
 				       O.seed + i, rc);
 				if (rc > 128)
