@@ -433,6 +433,7 @@ int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	unsigned long prot = PROT_READ | (exec ? PROT_EXEC : 0);
 	unsigned long flags = MAP_SHARED | (fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE);
 	unsigned long ret;
+	int tries;
 
 	lockdep_assert_held(&wmm->op_lock);
 	/* Views that can never write their section get no VM_WRITE at all. */
@@ -440,8 +441,17 @@ int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		prot |= PROT_WRITE;
 	wmm->map_alloc = alloc;
 	alloc->surgeon = current;
-	ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
-		      (unsigned long)winvm_pgoff(alloc, addr) << PAGE_SHIFT);
+	/*
+	 * A failed MAP_FIXED may already have unmapped the old VMAs (6.1 does
+	 * that first); rather than leave a hole in the allocation, try again:
+	 * allocation failures are mostly transient.
+	 */
+	for (tries = 0; tries < (fixed ? 3 : 1); tries++) {
+		ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
+			      (unsigned long)winvm_pgoff(alloc, addr) << PAGE_SHIFT);
+		if (!IS_ERR_VALUE(ret) || ret != (unsigned long)-ENOMEM)
+			break;
+	}
 	alloc->surgeon = NULL;
 	wmm->map_alloc = NULL;
 	if (IS_ERR_VALUE(ret))

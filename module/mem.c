@@ -8,6 +8,7 @@
 
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
 
 #include "winvm.h"
 
@@ -38,6 +39,59 @@ static bool winvm_is_writecopy(u32 prot)
 {
 	prot &= WINVM_PS_PROT;
 	return prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY;
+}
+
+/* The page states of a range, kept so a failed operation can put them back. */
+struct winvm_saved {
+	unsigned int n;
+	struct {
+		pgoff_t first, last;
+		u32 st;
+	} run[];
+};
+
+static struct winvm_saved *winvm_state_save(struct winvm_alloc *alloc, pgoff_t first,
+					    pgoff_t stop)
+{
+	struct winvm_saved *saved;
+	pgoff_t idx, next;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&alloc->state_lock);
+	for (idx = first; idx < stop; idx = next, n++)
+		winvm_state_span(alloc, idx, stop, &next);
+	saved = kmalloc(struct_size(saved, run, n), GFP_KERNEL_ACCOUNT);
+	if (!saved)
+		return NULL;
+	saved->n = n;
+	for (idx = first, n = 0; idx < stop; idx = next, n++) {
+		saved->run[n].st = winvm_state_span(alloc, idx, stop, &next);
+		saved->run[n].first = idx;
+		saved->run[n].last = next - 1;
+	}
+	return saved;
+}
+
+/*
+ * The VMA surgery after a state change failed: put the old states back
+ * (best effort; without memory even this can fail) and drop the PTEs made
+ * under the new ones.
+ */
+static void winvm_state_restore(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+				struct winvm_saved *saved, unsigned long start,
+				unsigned long end)
+{
+	unsigned int i;
+
+	mmap_write_lock(wmm->mm);
+	mutex_lock(&alloc->state_lock);
+	for (i = 0; i < saved->n; i++)
+		winvm_state_set_nocap(alloc, saved->run[i].first, saved->run[i].last,
+				      saved->run[i].st);
+	mutex_unlock(&alloc->state_lock);
+	winvm_zap(alloc, start, end);
+	mmap_write_unlock(wmm->mm);
+	winvm_sync_exec(wmm, alloc, start, end);
 }
 
 static u32 winvm_commit_state(u32 prot)
@@ -243,6 +297,7 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 {
 	struct mm_struct *mm = wmm->mm;
 	bool exec = winvm_is_exec_prot(args->protect);
+	struct winvm_saved *saved;
 	struct winvm_alloc *alloc;
 	u32 status = 0;
 	bool exec_ok;
@@ -266,7 +321,10 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	}
 	kref_get(&alloc->ref);
 	mutex_lock(&alloc->state_lock);
-	if (alloc->section) {
+	saved = winvm_state_save(alloc, winvm_pgoff(alloc, start), winvm_pgoff(alloc, end));
+	if (!saved) {
+		status = WINVM_STATUS_NO_MEMORY;
+	} else if (alloc->section) {
 		status = winvm_view_commit(alloc, winvm_pgoff(alloc, start),
 					   winvm_pgoff(alloc, end) - 1, args->protect);
 	} else {
@@ -283,6 +341,9 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 		ret = winvm_view_make_cow(wmm, alloc);
 	if (!status && !ret && !exec_ok)
 		ret = winvm_sync_exec(wmm, alloc, start, end);
+	if (!status && ret && saved)
+		winvm_state_restore(wmm, alloc, saved, start, end);
+	kfree(saved);
 	winvm_alloc_put(alloc);
 	if (status)
 		return status;
@@ -435,22 +496,25 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	if (!head && !tail)
 		return WINVM_STATUS_SUCCESS;
 
-	/* The shmem file lives on for the rest; free the released pages now. */
-	ret = winvm_punch(alloc, start, end);
-	if (ret)
-		return winvm_errno_status(ret);
+	/*
+	 * The range is gone: from here on the call has succeeded, whatever
+	 * else fails.  The shmem file lives on for the rest; free the released
+	 * pages now (failing that, they go with the allocation).
+	 */
+	winvm_punch(alloc, start, end);
 	mmap_write_lock(mm);
 	if (head && tail) {
 		rest = winvm_alloc_split(alloc, end);
-		if (IS_ERR(rest)) {
-			ret = PTR_ERR(rest);
+		/*
+		 * Without memory for a second allocation the tail stays part of
+		 * this one, with a hole, as after a native munmap of a VMA.
+		 */
+		if (IS_ERR(rest))
 			goto out;
-		}
 		winvm_alloc_put(rest);
 	}
 	mutex_lock(&alloc->state_lock);
-	ret = winvm_state_set(alloc, winvm_pgoff(alloc, start),
-			      winvm_pgoff(alloc, end) - 1, 0);
+	winvm_state_set_nocap(alloc, winvm_pgoff(alloc, start), winvm_pgoff(alloc, end) - 1, 0);
 	if (!head) {
 		alloc->base = end;
 		alloc->size = a_end - end;
@@ -460,7 +524,7 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	mutex_unlock(&alloc->state_lock);
 out:
 	mmap_write_unlock(mm);
-	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
+	return WINVM_STATUS_SUCCESS;
 }
 
 u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
@@ -596,6 +660,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	u64 addr = args->address, size = args->size;
 	unsigned long start, end;
 	struct winvm_alloc *alloc;
+	struct winvm_saved *saved;
 	pgoff_t idx, next, stop;
 	bool exec_ok, make_cow, need_zap = false;
 	u32 st;
@@ -644,10 +709,12 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	}
 	st = winvm_eff_span(alloc, winvm_pgoff(alloc, start),
 			    winvm_pgoff(alloc, start) + 1, &next);
-	ret = winvm_protect_pages(alloc, start, end, args->protect);
+	saved = winvm_state_save(alloc, winvm_pgoff(alloc, start), stop);
+	ret = saved ? winvm_protect_pages(alloc, start, end, args->protect) : -ENOMEM;
 	mutex_unlock(&alloc->state_lock);
 	if (ret) {
 		mmap_write_unlock(mm);
+		kfree(saved);
 		return winvm_errno_status(ret);
 	}
 	args->old_protect = winvm_visible_protect(alloc, st);
@@ -662,6 +729,9 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		ret = winvm_view_make_cow(wmm, alloc);
 	if (!ret && !exec_ok)
 		ret = winvm_sync_exec(wmm, alloc, start, end);
+	if (ret)
+		winvm_state_restore(wmm, alloc, saved, start, end);
+	kfree(saved);
 	winvm_alloc_put(alloc);
 	if (ret)
 		return winvm_errno_status(ret);

@@ -29,9 +29,10 @@
  * --fail-nth: model mode; before some ioctls, /proc/thread-self/fail-nth
  *   makes the n-th allocation of that call fail (failslab/fail_page_alloc
  *   with ignore-gfp-wait=N): deterministic, reproducible injection.
- * --avoid: comma-separated classes of known module bugs not to provoke
- *   (dofork, vma-unmap, cow-punch, nomem-state; see selftests/regress.c),
- *   so a run can look for new ones.
+ * --avoid: comma-separated classes not to provoke, so a run can look for
+ *   new problems: dofork, cow-punch (fixed bugs), nomem-state (open bug),
+ *   vma-unmap (native removal of some VMAs of an allocation: documented
+ *   behaviour the model does not follow); see selftests/regress.c.
  *
  * The last line is "winvm-fuzz: ... ops=N ... result=PASS|FAIL".
  * Exit status: 0 pass, 1 failure, 2 hang, 4 skip (no /dev/winvm).
