@@ -215,6 +215,25 @@ static bool winvm_granule_busy(struct mm_struct *mm, unsigned long addr)
 	return vma && vma->vm_start < g + WINVM_GRANULARITY;
 }
 
+/*
+ * The allocation that holds all of [start, end), for commits and resets;
+ * otherwise the status Windows gives: a granule another allocation lives
+ * in conflicts (seed 001), free space is not a view.  mmap_lock held.
+ */
+static u32 winvm_find_range(struct winvm_mm *wmm, unsigned long start,
+			    unsigned long end, struct winvm_alloc **found)
+{
+	struct winvm_alloc *alloc = winvm_find_alloc(wmm, start);
+
+	*found = alloc;
+	if (alloc && end <= alloc->base + alloc->size &&
+	    winvm_alloc_covers(wmm->mm, alloc, start, end))
+		return WINVM_STATUS_SUCCESS;
+	if (alloc || winvm_granule_busy(wmm->mm, start))
+		return WINVM_STATUS_CONFLICTING_ADDRESSES;
+	return WINVM_STATUS_NOT_MAPPED_VIEW;
+}
+
 /* True when every VMA of @alloc across [start, end) already has @exec. */
 static bool winvm_exec_matches(struct mm_struct *mm, struct winvm_alloc *alloc,
 			       unsigned long start, unsigned long end, bool exec)
@@ -305,15 +324,10 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(wmm, start);
-	if (!alloc || end > alloc->base + alloc->size ||
-	    !winvm_alloc_covers(mm, alloc, start, end)) {
-		bool busy = alloc || winvm_granule_busy(mm, start);
-
+	status = winvm_find_range(wmm, start, end, &alloc);
+	if (status) {
 		mmap_write_unlock(mm);
-		/* Seed 001: a granule another allocation lives in conflicts. */
-		return busy ? WINVM_STATUS_CONFLICTING_ADDRESSES :
-			      WINVM_STATUS_NOT_MAPPED_VIEW;
+		return status;
 	}
 	if (!alloc->section && !winvm_prot_valid(args->protect)) {
 		mmap_write_unlock(mm);
@@ -388,18 +402,15 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	struct mm_struct *mm = wmm->mm;
 	struct winvm_alloc *alloc;
 	bool seen = false;
+	u32 status;
 	int ret;
 
 	if (mmap_write_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(wmm, start);
-	if (!alloc || end > alloc->base + alloc->size ||
-	    !winvm_alloc_covers(mm, alloc, start, end)) {
-		bool busy = alloc || winvm_granule_busy(mm, start);
-
+	status = winvm_find_range(wmm, start, end, &alloc);
+	if (status) {
 		mmap_write_unlock(mm);
-		return busy ? WINVM_STATUS_CONFLICTING_ADDRESSES :
-			      WINVM_STATUS_NOT_MAPPED_VIEW;
+		return status;
 	}
 	if (alloc->section) {
 		/* Section pages are shared: MEM_RESET keeps them (fact 28). */

@@ -57,10 +57,9 @@ void winvm_section_put(struct winvm_section *sec)
 	kref_put(&sec->ref, winvm_section_release);
 }
 
-static int winvm_handle_release(struct inode *inode, struct file *file)
+/* One handle of @sec is gone: the last one takes the name with it (fact 93). */
+static void winvm_handle_drop(struct winvm_section *sec)
 {
-	struct winvm_handle *h = file->private_data;
-	struct winvm_section *sec = h->sec;
 	struct winvm_name *name = NULL;
 
 	mutex_lock(&winvm_names_lock);
@@ -76,6 +75,13 @@ static int winvm_handle_release(struct inode *inode, struct file *file)
 		kfree(name);
 	}
 	winvm_section_put(sec);
+}
+
+static int winvm_handle_release(struct inode *inode, struct file *file)
+{
+	struct winvm_handle *h = file->private_data;
+
+	winvm_handle_drop(h->sec);
 	kfree(h);
 	return 0;
 }
@@ -162,21 +168,7 @@ static u32 winvm_handle_new(struct winvm_section *sec, u32 access,
 	sec->handles++;
 	mutex_unlock(&winvm_names_lock);
 	if (winvm_handle_create(sec, access, call)) {
-		struct winvm_name *name = NULL;
-
-		mutex_lock(&winvm_names_lock);
-		if (!--sec->handles && sec->name) {
-			name = sec->name;
-			list_del(&name->node);
-			sec->name = NULL;
-		}
-		mutex_unlock(&winvm_names_lock);
-		if (name) {
-			if (name->ns)
-				put_user_ns(name->ns);
-			kfree(name);
-		}
-		winvm_section_put(sec);
+		winvm_handle_drop(sec);
 		return WINVM_STATUS_NO_MEMORY;
 	}
 	*fd = call->fd;
