@@ -108,6 +108,11 @@ struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section
 	alloc->section = sec;
 	alloc->type = WINVM_MEM_MAPPED;
 	alloc->cow_file = copies;
+	/* SEC_NOCACHE views report PAGE_NOCACHE (fact 116). */
+	if (sec->attributes & WINVM_SEC_NOCACHE)
+		alloc->cache_attr = WINVM_PAGE_NOCACHE;
+	else if (sec->attributes & WINVM_SEC_WRITECOMBINE)
+		alloc->cache_attr = WINVM_PAGE_WRITECOMBINE;
 	return alloc;
 }
 

@@ -72,7 +72,9 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	}
 	args->base_address = page;
 	args->allocation_base = alloc->base;
-	args->allocation_protect = alloc->alloc_protect;
+	/* A private allocation's protect already has its cache attribute. */
+	args->allocation_protect = alloc->alloc_protect |
+				   (alloc->section ? alloc->cache_attr : 0);
 	args->region_size = alloc->origin + ((unsigned long)idx << PAGE_SHIFT) - page;
 	args->state = want & WINVM_PS_COMMIT ? WINVM_MEM_COMMIT : WINVM_MEM_RESERVE;
 	args->protect = winvm_visible_protect(alloc, want);

@@ -980,3 +980,21 @@ TEST_F(winvm, flush_view)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * Fact 116: a SEC_COMMIT|SEC_NOCACHE section's view reports RW|NOCACHE as
+ * AllocationProtect and Protect, and a commit with READONLY (a protection
+ * change here) reports RO|NOCACHE.
+ */
+TEST_F(winvm, nocache_section_view)
+{
+	int sfd = wv_must_section(self->fd, 2 * WV_PAGE, RW, SEC_COMMIT | SEC_NOCACHE);
+	uint64_t v = wv_must_map(self->fd, sfd, MAP_W, 0, 0), a = v, s = WV_PAGE;
+
+	ASSERT_VQ(self->fd, v, v, v, RW | NOCACHE, 2 * WV_PAGE, COMMIT, RW | NOCACHE, WV_MAPPED);
+	ASSERT_NT(ST_OK, wv_alloc(self->fd, &a, &s, 0, COMMIT, RO));
+	ASSERT_VQ(self->fd, v, v, v, RW | NOCACHE, WV_PAGE, COMMIT, RO | NOCACHE, WV_MAPPED);
+	*(volatile uint32_t *)PTR(v + WV_PAGE) = 1;
+	ASSERT_OK(wv_unmap(self->fd, v));
+	close(sfd);
+}
