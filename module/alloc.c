@@ -642,22 +642,19 @@ out:
 }
 
 /*
- * NT partial release: the pages from @at on become a separate allocation
- * sharing the same shmem file.  Called with op_lock and mmap_lock (write)
- * held, after [.., at) and [at, ..) were separated by an unmap, so every
- * VMA is entirely on one side.
+ * NT partial release, first half: a new allocation for the pages from @at
+ * on, holding a copy of their state and sharing the shmem file.  Nothing
+ * of @alloc changes yet, so a failure here leaves the caller free to give
+ * up cleanly.  Called with op_lock held, before anything is unmapped.
  */
-struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long at)
+struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigned long at)
 {
-	struct mm_struct *mm = alloc->wmm->mm;
 	unsigned long end = alloc->base + alloc->size;
-	struct vm_area_struct *vma;
 	struct winvm_alloc *tail;
 	pgoff_t idx, next, stop;
 	u32 st;
 	int ret = 0;
 
-	mmap_assert_write_locked(mm);
 	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
 	if (!tail)
 		return ERR_PTR(-ENOMEM);
@@ -684,17 +681,33 @@ struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long a
 		if (st)
 			ret = winvm_state_set_nocap(tail, idx, next - 1, st);
 	}
-	if (!ret)
-		ret = winvm_state_set_nocap(alloc, winvm_pgoff(alloc, at),
-					    winvm_pgoff(alloc, end) - 1, 0);
-	if (!ret)
-		alloc->size = at - alloc->base;
 	mutex_unlock(&tail->state_lock);
 	mutex_unlock(&alloc->state_lock);
 	if (ret) {
 		winvm_alloc_put(tail);
 		return ERR_PTR(ret);
 	}
+	return tail;
+}
+
+/*
+ * Second half, once [.., at) and [at, ..) are separate VMAs: the tail's
+ * VMAs move to @tail and @alloc ends at @at.  Cannot fail.  Called with
+ * op_lock and mmap_lock (write) held.
+ */
+void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tail,
+			      unsigned long at)
+{
+	struct mm_struct *mm = alloc->wmm->mm;
+	unsigned long end = alloc->base + alloc->size;
+	struct vm_area_struct *vma;
+
+	mmap_assert_write_locked(mm);
+	mutex_lock(&alloc->state_lock);
+	/* Left-over entries past the new end would be harmless: ignore a failure. */
+	winvm_state_set_nocap(alloc, winvm_pgoff(alloc, at), winvm_pgoff(alloc, end) - 1, 0);
+	alloc->size = at - alloc->base;
+	mutex_unlock(&alloc->state_lock);
 
 	for (vma = find_vma(mm, at); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {
@@ -705,7 +718,6 @@ struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long a
 		/* Cannot drop the last reference: the caller holds one. */
 		winvm_alloc_put(alloc);
 	}
-	return tail;
 }
 
 static void winvm_vm_open(struct vm_area_struct *vma)

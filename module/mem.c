@@ -498,12 +498,21 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	struct mm_struct *mm = wmm->mm;
 	unsigned long a_end = alloc->base + alloc->size;
 	bool head = start > alloc->base, tail = end < a_end;
-	struct winvm_alloc *rest;
+	struct winvm_alloc *rest = NULL;
 	int ret;
 
+	/* Everything that can fail for memory happens before the unmap. */
+	if (head && tail) {
+		rest = winvm_alloc_split_prepare(alloc, end);
+		if (IS_ERR(rest))
+			return winvm_errno_status(PTR_ERR(rest));
+	}
 	ret = winvm_unmap_own(wmm, alloc, start, end);
-	if (ret)
+	if (ret) {
+		if (rest)
+			winvm_alloc_put(rest);
 		return winvm_errno_status(ret);
+	}
 	if (!head && !tail)
 		return WINVM_STATUS_SUCCESS;
 
@@ -514,14 +523,8 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	 */
 	winvm_punch(alloc, start, end);
 	mmap_write_lock(mm);
-	if (head && tail) {
-		rest = winvm_alloc_split(alloc, end);
-		/*
-		 * Without memory for a second allocation the tail stays part of
-		 * this one, with a hole, as after a native munmap of a VMA.
-		 */
-		if (IS_ERR(rest))
-			goto out;
+	if (rest) {
+		winvm_alloc_split_commit(alloc, rest, end);
 		winvm_alloc_put(rest);
 	}
 	mutex_lock(&alloc->state_lock);
@@ -533,7 +536,6 @@ static u32 winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		alloc->size = start - alloc->base;
 	}
 	mutex_unlock(&alloc->state_lock);
-out:
 	mmap_write_unlock(mm);
 	return WINVM_STATUS_SUCCESS;
 }

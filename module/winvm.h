@@ -150,7 +150,9 @@ struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
 struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section *sec,
 				      u32 view_prot);
 void winvm_alloc_put(struct winvm_alloc *alloc);
-struct winvm_alloc *winvm_alloc_split(struct winvm_alloc *alloc, unsigned long at);
+struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigned long at);
+void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tail,
+			      unsigned long at);
 static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long addr)
 {
 	return (addr - alloc->origin) >> PAGE_SHIFT;

@@ -56,7 +56,7 @@ TEST_F(winvm, reserve_one_tebibyte)
  * 100 000, each its own VMA, so the guest raises vm.max_map_count to
  * 262144.  WINVM_SCALE_ALLOCS changes the count.
  */
-TEST_F_TIMEOUT(winvm, many_small_reservations, 300)
+TEST_F_TIMEOUT(winvm, many_small_reservations, 900)
 {
 	const char *env = getenv("WINVM_SCALE_ALLOCS");
 	long n = env ? strtol(env, NULL, 0) : 100000;
