@@ -155,11 +155,6 @@ static u32 winvm_state_run(struct winvm_alloc *alloc, pgoff_t idx,
 	return entry ? xa_to_value(entry) : 0;
 }
 
-u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx)
-{
-	return winvm_state_run(alloc, idx, NULL, NULL);
-}
-
 /*
  * State of page @idx, with *next set to the first page after its run, but
  * no further than @limit: iterate with

@@ -158,7 +158,6 @@ static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long
 	return (addr - alloc->origin) >> PAGE_SHIFT;
 }
 
-u32 winvm_state_get(struct winvm_alloc *alloc, pgoff_t idx);
 u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 u32 winvm_eff_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 int winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u32 st);
