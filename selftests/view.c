@@ -998,3 +998,31 @@ TEST_F(winvm, nocache_section_view)
 	ASSERT_OK(wv_unmap(self->fd, v));
 	close(sfd);
 }
+
+/* FLUSH refuses flags and reserved words; every section ioctl refuses a bad argument pointer. */
+TEST_F(winvm, flush_flags_and_bad_pointers)
+{
+	static const unsigned long cmds[] = {
+		WINVM_IOC_SECTION_CREATE, WINVM_IOC_SECTION_OPEN, WINVM_IOC_SECTION_QUERY,
+		WINVM_IOC_SECTION_DUP, WINVM_IOC_VIEW_MAP, WINVM_IOC_VIEW_UNMAP,
+		WINVM_IOC_VIEW_FLUSH,
+	};
+	int sfd = wv_must_section(self->fd, WV_PAGE, RW, 0);
+	uint64_t v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+	struct winvm_view_flush_args f = { .address = v, .flags = 1 };
+	unsigned int i;
+
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_VIEW_FLUSH, &f));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_HEX(WINVM_STATUS_INVALID_PARAMETER, f.status);
+	f.flags = 0;
+	f.reserved[1] = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_VIEW_FLUSH, &f));
+	ASSERT_EQ(EINVAL, errno);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		ASSERT_EQ(-1, ioctl(self->fd, cmds[i], (void *)1)) TH_LOG("cmd %u", i);
+		ASSERT_EQ(EFAULT, errno);
+	}
+	ASSERT_OK(wv_unmap(self->fd, v));
+	close(sfd);
+}
