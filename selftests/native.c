@@ -264,4 +264,124 @@ TEST_F(winvm, child_execs_with_allocations)
 	ASSERT_EQ(0, rc);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+#define HUGE_2M		(2ULL << 20)
+
+/* A free, 2 MiB-aligned hole of @size bytes, fenced by PROT_NONE. */
+static uint64_t huge_hole(uint64_t size)
+{
+	uint64_t len = size + 2 * HUGE_2M, a;
+	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 0;
+	a = (U64(p) + 2 * HUGE_2M - 1) & ~(HUGE_2M - 1);
+	if (a + size > U64(p) + len || munmap(PTR(a), size))
+		return 0;
+	return a;
+}
+
+static bool huge_pattern_ok(uint64_t a, uint64_t pages, uint64_t skip)
+{
+	uint64_t i;
+
+	for (i = 0; i < pages; i++)
+		if (i != skip && *(volatile uint64_t *)PTR(a + i * WV_PAGE) != (a ^ i))
+			return false;
+	return true;
+}
+
+/*
+ * MADV_HUGEPAGE and MADV_COLLAPSE (Debian kernels have THP; MADV_COLLAPSE
+ * ignores the sysfs settings) on a 2 MiB-aligned allocation: whatever the
+ * kernel makes of the backing pages, data, protections, guard pages and
+ * decommit behave as before.
+ */
+TEST_F(winvm, madvise_collapse_keeps_semantics)
+{
+	uint64_t pages = HUGE_2M / WV_PAGE, a, i;
+	int rc;
+
+	a = huge_hole(HUGE_2M);
+	ASSERT_NE(0ULL, a);
+	ASSERT_HEX(a, wv_must_alloc(self->fd, a, HUGE_2M, RESERVE | COMMIT, RW));
+	for (i = 0; i < pages; i++)
+		*(volatile uint64_t *)PTR(a + i * WV_PAGE) = a ^ i;
+	ASSERT_NT(ST_OK, wv_protect_at(self->fd, a + 7 * WV_PAGE, WV_PAGE, RO));
+	rc = madvise(PTR(a), HUGE_2M, MADV_HUGEPAGE);
+	TH_LOG("MADV_HUGEPAGE -> %d (errno %d)", rc, rc ? errno : 0);
+	rc = madvise(PTR(a), HUGE_2M, MADV_COLLAPSE);
+	TH_LOG("MADV_COLLAPSE -> %d (errno %d)", rc, rc ? errno : 0);
+	ASSERT_TRUE(huge_pattern_ok(a, pages, ~0ULL));
+	/* The read-only page still refuses writes, its neighbours take them. */
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_write(PTR(a + 7 * WV_PAGE), 1));
+	ASSERT_TRUE(wv_try_write(PTR(a + 8 * WV_PAGE + 8), 1));
+	/* A guard set on a mapped page after the collapse fires once. */
+	ASSERT_NT(ST_OK, wv_protect_at(self->fd, a + 9 * WV_PAGE, WV_PAGE, RW | GUARD));
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 9 * WV_PAGE), NULL));
+	ASSERT_EQ(1, wv_fault.count);
+	ASSERT_HEX(WINVM_STATUS_GUARD_PAGE_VIOLATION, wv_fault.fi.fault_status);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 9 * WV_PAGE), NULL));
+	ASSERT_EQ(0, wv_fault.count);
+	/* Decommit inside a (possibly huge) page: gone, and zero when recommitted. */
+	ASSERT_NT(ST_OK, wv_free_at(self->fd, a + 100 * WV_PAGE, WV_PAGE, DECOMMIT));
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(a + 100 * WV_PAGE), NULL));
+	ASSERT_NT(ST_OK, wv_alloc_at(self->fd, a + 100 * WV_PAGE, WV_PAGE, COMMIT, RW));
+	ASSERT_EQ(0ULL, *(volatile uint64_t *)PTR(a + 100 * WV_PAGE));
+	ASSERT_EQ(a ^ 101, *(volatile uint64_t *)PTR(a + 101 * WV_PAGE));
+	ASSERT_EQ(a ^ 99, *(volatile uint64_t *)PTR(a + 99 * WV_PAGE));
+	rc = madvise(PTR(a), HUGE_2M, MADV_COLLAPSE);
+	TH_LOG("second MADV_COLLAPSE -> %d (errno %d)", rc, rc ? errno : 0);
+	ASSERT_EQ(0ULL, *(volatile uint64_t *)PTR(a + 100 * WV_PAGE));
+	ASSERT_VQ(self->fd, a, a, a, RW, 7 * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
+	ASSERT_NT(ST_OK, wv_free_at(self->fd, a, 0, RELEASE));
+}
+
+/*
+ * The same on a write-copy view, whose written page is the view's own copy
+ * mapped into a VMA of the section's file: a collapse must neither lose the
+ * copy nor let it reach the section.
+ */
+TEST_F(winvm, madvise_collapse_on_writecopy_view)
+{
+	uint64_t pages = HUGE_2M / WV_PAGE, a, w, i;
+	int sfd, rc;
+
+	sfd = wv_must_section(self->fd, HUGE_2M, RW, WINVM_SEC_COMMIT);
+	w = wv_must_map(self->fd, sfd, WINVM_FILE_MAP_WRITE, 0, 0);
+	for (i = 0; i < pages; i++)
+		*(volatile uint64_t *)PTR(w + i * WV_PAGE) = w ^ i;
+	a = huge_hole(HUGE_2M);
+	ASSERT_NE(0ULL, a);
+	ASSERT_NT(ST_OK, wv_map_at(self->fd, sfd, WINVM_FILE_MAP_COPY, a, 0, 0));
+	*(volatile uint64_t *)PTR(a + 5 * WV_PAGE) = 0x5eed;
+	for (i = 0; i < pages; i += 64)
+		(void)*(volatile uint64_t *)PTR(a + i * WV_PAGE);
+	rc = madvise(PTR(a), HUGE_2M, MADV_HUGEPAGE);
+	TH_LOG("MADV_HUGEPAGE -> %d (errno %d)", rc, rc ? errno : 0);
+	rc = madvise(PTR(a), HUGE_2M, MADV_COLLAPSE);
+	TH_LOG("MADV_COLLAPSE -> %d (errno %d)", rc, rc ? errno : 0);
+	ASSERT_EQ(0x5eedULL, *(volatile uint64_t *)PTR(a + 5 * WV_PAGE));
+	ASSERT_EQ(w ^ 5, *(volatile uint64_t *)PTR(w + 5 * WV_PAGE));
+	for (i = 0; i < pages; i++) {
+		if (i == 5)
+			continue;
+		ASSERT_EQ(w ^ i, *(volatile uint64_t *)PTR(a + i * WV_PAGE)) TH_LOG("page %llu",
+										(unsigned long long)i);
+	}
+	/* The section's later writes still show where the view did not write. */
+	*(volatile uint64_t *)PTR(w + 6 * WV_PAGE) = 0x77;
+	ASSERT_EQ(0x77ULL, *(volatile uint64_t *)PTR(a + 6 * WV_PAGE));
+	ASSERT_EQ(0x5eedULL, *(volatile uint64_t *)PTR(a + 5 * WV_PAGE));
+	ASSERT_NT(ST_OK, wv_unmap(self->fd, a));
+	ASSERT_NT(ST_OK, wv_unmap(self->fd, w));
+	close(sfd);
+}
+
 TEST_HARNESS_MAIN

@@ -9,6 +9,8 @@
  * guest needs nothing else; processes the fuzzer exec()s come back here.
  */
 #define WINVM_FUZZ_NO_MAIN
+/* Each short run takes under a minute; hung ones are dumped well before the guest watchdog. */
+#define STRESS_DEADLINE 240
 #include "../tools/fuzz/winvm-fuzz.c"
 #include "../tools/fuzz/winvm-race.c"
 #include "../tools/fuzz/winvm-limits.c"

@@ -39,6 +39,23 @@ insmod /winvm.ko
 mark INSMOD "rc=$?"
 if [ -c /dev/winvm ]; then mark DEV ok; else mark DEV missing; fi
 
+# What a hang looks like from inside: every task's state, wait channel and
+# kernel stack, then the kernel's own list of blocked tasks.
+dump_tasks() {
+	for p in /proc/[0-9]*; do
+		# Kernel threads have no VmSize line; only user tasks matter here.
+		grep -q "^VmSize" "$p/status" 2>/dev/null || continue
+		read -r comm <"$p/comm" 2>/dev/null
+		echo "task ${p#/proc/} $comm $(grep '^State' "$p/status" 2>/dev/null) wchan=$(cat "$p/wchan" 2>/dev/null)"
+		for t in "$p"/task/*; do
+			[ "$t" = "$p/task/${p#/proc/}" ] || echo " thread ${t##*/}: $(grep '^State' "$t/status" 2>/dev/null)"
+			sed 's/^/   /' "$t/stack" 2>/dev/null
+		done
+	done
+	echo w >/proc/sysrq-trigger 2>/dev/null
+	sleep 2
+}
+
 # A hung test must not eat the host's whole time budget silently: the
 # watchdog prints what the test wrote so far and powers the guest off.
 run_one() {	# <name> <path>
@@ -47,6 +64,7 @@ run_one() {	# <name> <path>
 		sleep "$TEST_TIMEOUT"
 		cat /tmp/out
 		mark TEST-TIMEOUT "$1"
+		dump_tasks
 		reboot -f
 	) &
 	wd=$!

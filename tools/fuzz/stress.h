@@ -7,6 +7,8 @@
 #ifndef WINVM_STRESS_H
 #define WINVM_STRESS_H
 
+#include <dirent.h>
+
 /* Seconds per scenario; tools/fuzz/Makefile passes STRESS_SECONDS. */
 #ifndef STRESS_SECONDS
 #define STRESS_SECONDS	60
@@ -28,13 +30,68 @@
 
 #define FAILINJECT_DIR	"/sys/kernel/debug"
 
-/* Runs a tool's main in a child process; returns its exit status. */
+/*
+ * A tool that has not finished this long after it started is hung: its
+ * own budget is at most twice STRESS_SECONDS (failinject), and its own hang
+ * detectors fire after 210 s.  Reporting here, with every task's kernel
+ * stack, beats the guest watchdog powering off with nothing to show.
+ */
+#ifndef STRESS_DEADLINE
+#define STRESS_DEADLINE	(4 * STRESS_SECONDS + 240)
+#endif
+
+/* Every task of process group @pgid: state, wait channel, kernel stack. */
+static FZ_UNUSED void stress_dump_group(pid_t pgid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	while (proc && (d = readdir(proc))) {
+		pid_t pid = atoi(d->d_name);
+
+		if (pid > 0 && getpgid(pid) == pgid)
+			dump_process(pid);
+	}
+	if (proc)
+		closedir(proc);
+	/* The kernel's view too: every task in uninterruptible sleep. */
+	fz_write_file("/proc/sysrq-trigger", "w");
+}
+
+/*
+ * Kills a hung tool's whole process group and reaps it if it can; a task
+ * stuck in the kernel cannot die, and then the tool is left behind.
+ */
+static FZ_UNUSED int stress_reap_hung(pid_t pid, const char *arg0)
+{
+	double t0 = fz_now();
+	int st;
+
+	fz_log("stress: HANG: %s (pid %d) still running after %d s; its tasks:\n", arg0, pid,
+	       STRESS_DEADLINE);
+	stress_dump_group(pid);
+	kill(-pid, SIGKILL);
+	while (fz_now() - t0 < 30) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return FZ_EXIT_HANG;
+		usleep(100000);
+	}
+	fz_log("stress: %s (pid %d) survives SIGKILL: stuck in the kernel\n", arg0, pid);
+	stress_dump_group(pid);
+	return FZ_EXIT_HANG;
+}
+
+/*
+ * Runs a tool's main in a child process, in a process group of its own so
+ * that a hang can be dumped and killed as a whole; returns its exit status.
+ */
 static FZ_UNUSED int stress_run(int (*fn)(int, char **), const char *arg0, ...)
 {
 	char *argv[32];
+	double t0 = fz_now();
 	va_list ap;
-	int argc = 0;
-	pid_t pid;
+	int argc = 0, st;
+	pid_t pid, w;
 
 	argv[argc++] = (char *)arg0;
 	va_start(ap, arg0);
@@ -46,9 +103,21 @@ static FZ_UNUSED int stress_run(int (*fn)(int, char **), const char *arg0, ...)
 	pid = fork();
 	if (pid < 0)
 		return FZ_EXIT_FAIL;
-	if (pid == 0)
+	if (pid == 0) {
+		setpgid(0, 0);
 		_exit(fn(argc, argv));
-	return fz_wait(pid);
+	}
+	setpgid(pid, pid);
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (w < 0 && errno != EINTR)
+			return FZ_EXIT_FAIL;
+		if (fz_now() - t0 > STRESS_DEADLINE)
+			return stress_reap_hung(pid, arg0);
+		usleep(50000);
+	}
 }
 
 static FZ_UNUSED int fi_write(const char *knob, const char *file, const char *val)
