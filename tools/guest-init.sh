@@ -33,6 +33,16 @@ if [ -e $KL ]; then
 	echo clear >$KL
 fi
 
+# The first memory cgroup turns on static keys all over the kernel, and
+# patching code other vCPUs are running is where multi-threaded TCG can
+# fail (tools/vmtest.sh, emulator_fault): get that done now, while the
+# guest is idle, instead of in the middle of a test.
+mkdir -p /sys/fs/cgroup
+if mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; then
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+		mkdir /sys/fs/cgroup/warmup 2>/dev/null
+fi
+
 # /dev/ram0 for O_DIRECT tests (Debian builds brd as a module).
 [ -f /brd.ko ] && insmod /brd.ko rd_nr=1 rd_size=16384
 insmod /winvm.ko
