@@ -349,7 +349,7 @@ TEST_F(winvm, seed_001_explicit_low_address)
 	st = wv_alloc(self->fd, &a, &s, 0, RESERVE | COMMIT, RW);
 	if (st != ST_OK && st != WINVM_STATUS_CONFLICTING_ADDRESSES)
 		SKIP(return, "0x10000 not mappable here (%s, errno %d): vm.mmap_min_addr > 65536?",
-		     wv_status_name(st), wv_errno);
+		     winvm_abi_status_name(st), wv_errno);
 	ASSERT_NT(ST_OK, st);
 	ASSERT_HEX(0x10000, a);
 	ASSERT_HEX(0x5000, s);

@@ -622,7 +622,7 @@ TEST_F_TIMEOUT(winvm, failed_call_changes_nothing, 300)
 			} else if (st != ST_OK) {
 				bad++;
 				TH_LOG("%s with allocation %d failing -> %s", ops[op], n,
-				       wv_status_name(st));
+				       winvm_abi_status_name(st));
 			}
 			/* Whatever is left there goes, VMAs and all. */
 			wv_free_at(self->fd, a, 0, RELEASE);

@@ -115,7 +115,7 @@ static void worker_fail(struct worker *w, const char *what, int i, uint32_t st)
 {
 	if (!w->errors++)
 		snprintf(w->what, sizeof(w->what), "%s at iteration %d: %s (0x%08x)", what, i,
-			 wv_status_name(st), st);
+			 winvm_abi_status_name(st), st);
 }
 
 static void *worker_main(void *arg)

@@ -7,7 +7,7 @@
  *    and installs the SIGSEGV/SIGBUS handler used for fault probing;
  *  - thin ioctl wrappers that return the NTSTATUS and leave errno in
  *    wv_errno, plus ASSERT_NT(), which checks both against the errno
- *    mapping documented in <linux/winvm.h>;
+ * *    mapping documented in <linux/winvm.h> (tools/include/winvm-abi.h);
  *  - sigsetjmp-based probes (wv_try_read/write/call), in the style of
  *    mainline tools/testing/selftests/mm/guard-regions.c;
  *  - small address-space utilities (holes, /proc/self/maps, RSS).
@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include <linux/winvm.h>
+
+#include "../tools/include/winvm-abi.h"
 
 /*
  * The 6.12 harness's TEST_F() wrapper keeps a local across setjmp(), which
@@ -75,111 +77,13 @@
 #define PTR(x)		((void *)(uintptr_t)(x))
 
 /* ------------------------------------------------------------------ */
-/* NTSTATUS names and the errno each one must come with                */
-/* ------------------------------------------------------------------ */
-
-static inline const char *wv_status_name(uint32_t st)
-{
-	switch (st) {
-#define WV_NAME(x) case WINVM_STATUS_##x: return #x;
-	WV_NAME(SUCCESS)
-	WV_NAME(OBJECT_NAME_EXISTS)
-	WV_NAME(GUARD_PAGE_VIOLATION)
-	WV_NAME(BUFFER_OVERFLOW)
-	WV_NAME(PARTIAL_COPY)
-	WV_NAME(UNSUCCESSFUL)
-	WV_NAME(NOT_IMPLEMENTED)
-	WV_NAME(INVALID_INFO_CLASS)
-	WV_NAME(INFO_LENGTH_MISMATCH)
-	WV_NAME(ACCESS_VIOLATION)
-	WV_NAME(INVALID_HANDLE)
-	WV_NAME(INVALID_PARAMETER)
-	WV_NAME(INVALID_DEVICE_REQUEST)
-	WV_NAME(NO_MEMORY)
-	WV_NAME(CONFLICTING_ADDRESSES)
-	WV_NAME(NOT_MAPPED_VIEW)
-	WV_NAME(UNABLE_TO_FREE_VM)
-	WV_NAME(INVALID_VIEW_SIZE)
-	WV_NAME(INVALID_FILE_FOR_SECTION)
-	WV_NAME(ALREADY_COMMITTED)
-	WV_NAME(ACCESS_DENIED)
-	WV_NAME(NOT_COMMITTED)
-	WV_NAME(INVALID_PARAMETER_MIX)
-	WV_NAME(OBJECT_NAME_NOT_FOUND)
-	WV_NAME(OBJECT_NAME_COLLISION)
-	WV_NAME(SECTION_TOO_BIG)
-	WV_NAME(INVALID_PAGE_PROTECTION)
-	WV_NAME(SECTION_NOT_IMAGE)
-	WV_NAME(INVALID_IMAGE_NOT_MZ)
-	WV_NAME(FREE_VM_NOT_AT_BASE)
-	WV_NAME(MEMORY_NOT_ALLOCATED)
-	WV_NAME(NOT_SUPPORTED)
-	WV_NAME(INVALID_PARAMETER_1)
-	WV_NAME(INVALID_PARAMETER_2)
-	WV_NAME(INVALID_PARAMETER_3)
-	WV_NAME(INVALID_PARAMETER_4)
-	WV_NAME(INVALID_PARAMETER_5)
-	WV_NAME(MAPPED_FILE_SIZE_ZERO)
-	WV_NAME(COMMITMENT_LIMIT)
-	WV_NAME(INVALID_ADDRESS)
-	WV_NAME(MAPPED_ALIGNMENT)
-#undef WV_NAME
-	case 0xccccccccu:
-		return "<status not written>";
-	}
-	return "<unknown>";
-}
-
-/*
- * The errno that must accompany @st (see the header comment of
- * <linux/winvm.h>); 0 for success-class statuses, -1 where the ABI does not
- * say (then the errno is not checked).
- */
-static inline int wv_status_errno(uint32_t st)
-{
-	if ((st >> 30) <= 1)
-		return 0;
-	switch (st) {
-	case WINVM_STATUS_INVALID_PARAMETER:
-	case WINVM_STATUS_INVALID_PARAMETER_1:
-	case WINVM_STATUS_INVALID_PARAMETER_2:
-	case WINVM_STATUS_INVALID_PARAMETER_3:
-	case WINVM_STATUS_INVALID_PARAMETER_4:
-	case WINVM_STATUS_INVALID_PARAMETER_5:
-	case WINVM_STATUS_INVALID_PAGE_PROTECTION:
-	case WINVM_STATUS_UNABLE_TO_FREE_VM:
-	case WINVM_STATUS_FREE_VM_NOT_AT_BASE:
-	case WINVM_STATUS_INFO_LENGTH_MISMATCH:
-		return EINVAL;
-	case WINVM_STATUS_CONFLICTING_ADDRESSES:
-		return EEXIST;
-	case WINVM_STATUS_NO_MEMORY:
-	case WINVM_STATUS_COMMITMENT_LIMIT:
-		return ENOMEM;
-	case WINVM_STATUS_MEMORY_NOT_ALLOCATED:
-	case WINVM_STATUS_NOT_MAPPED_VIEW:
-	case WINVM_STATUS_NOT_COMMITTED:
-	case WINVM_STATUS_INVALID_ADDRESS:
-		return ENXIO;
-	case WINVM_STATUS_ACCESS_DENIED:
-	case WINVM_STATUS_ALREADY_COMMITTED:
-		return EACCES;
-	case WINVM_STATUS_NOT_SUPPORTED:
-		return EOPNOTSUPP;
-	case WINVM_STATUS_INVALID_HANDLE:
-		return EBADF;
-	}
-	return -1;
-}
-
-/* ------------------------------------------------------------------ */
 /* ioctl wrappers                                                       */
 /* ------------------------------------------------------------------ */
 
 /* errno of this thread's last wrapper call, 0 when the ioctl returned 0. */
 static __thread int wv_errno __attribute__((unused));
 
-#define WV_GARBAGE32	0xccccccccu
+#define WV_GARBAGE32	WINVM_ABI_UNWRITTEN
 
 static inline uint32_t wv_info(int fd, struct winvm_info_args *info)
 {
@@ -283,17 +187,17 @@ static inline uint32_t wv_protect_at(int fd, uint64_t addr, uint64_t size, uint3
 static inline bool wv_nt_check(struct __test_metadata *_metadata, int line,
 			       const char *call, uint32_t want, uint32_t got, int err)
 {
-	int werr = wv_status_errno(want);
+	int werr = winvm_abi_status_errno(want);
 
 	if (got != want) {
 		TH_LOG("line %d: %s -> %s (0x%08x, errno %d), expected %s (0x%08x)",
-		       line, call, wv_status_name(got), got, err,
-		       wv_status_name(want), want);
+		       line, call, winvm_abi_status_name(got), got, err,
+		       winvm_abi_status_name(want), want);
 		return false;
 	}
 	if (werr >= 0 && err != werr) {
 		TH_LOG("line %d: %s -> %s with errno %d (%s), expected errno %d (%s)",
-		       line, call, wv_status_name(got), err, strerror(err), werr,
+		       line, call, winvm_abi_status_name(got), err, strerror(err), werr,
 		       strerror(werr));
 		return false;
 	}
@@ -337,7 +241,7 @@ static inline void wv_log_query(struct __test_metadata *_metadata, int line,
 	       " abase 0x%" PRIx64 " aprot 0x%x region 0x%" PRIx64
 	       " state 0x%x prot 0x%x type 0x%x asize 0x%" PRIx64
 	       " csize 0x%" PRIx64 " flags 0x%x", line, (uint64_t)q->address,
-	       wv_status_name(q->status), (uint64_t)q->base_address,
+	       winvm_abi_status_name(q->status), (uint64_t)q->base_address,
 	       (uint64_t)q->allocation_base, q->allocation_protect,
 	       (uint64_t)q->region_size, q->state, q->protect, q->type,
 	       (uint64_t)q->allocation_size, (uint64_t)q->commit_size,
@@ -401,7 +305,7 @@ static inline uint64_t __wv_must_alloc(struct __test_metadata *_metadata, int li
 
 	if (st != ST_OK)
 		TH_LOG("line %d: alloc(0x%" PRIx64 ", 0x%" PRIx64 ", type 0x%x, prot 0x%x) -> %s (0x%08x), errno %d",
-		       line, addr, size, type, prot, wv_status_name(st), st, wv_errno);
+		       line, addr, size, type, prot, winvm_abi_status_name(st), st, wv_errno);
 	ASSERT_NT(ST_OK, st);
 	ASSERT_NE(0ULL, a);
 	ASSERT_NE(0ULL, s);
@@ -733,65 +637,19 @@ FIXTURE_TEARDOWN(winvm)
 #define S_EXTEND	WINVM_SECTION_EXTEND_SIZE
 #define S_ALL		WINVM_FILE_MAP_ALL_ACCESS
 
-/* The NTSTATUS names wv_status_name() predates. */
-static inline const char *wv_st_name(uint32_t st)
-{
-	switch (st) {
-	case WINVM_STATUS_OBJECT_NAME_INVALID:
-		return "OBJECT_NAME_INVALID";
-	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
-		return "PRIVILEGE_NOT_HELD";
-	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
-		return "OBJECT_TYPE_MISMATCH";
-	case WINVM_STATUS_NOT_FOUND:
-		return "NOT_FOUND";
-	}
-	return wv_status_name(st);
-}
-
-/*
- * wv_status_errno() extended with the section statuses of <linux/winvm.h>,
- * so every status used by the section tests has its errno checked.
- */
-static inline int wv_st_errno(uint32_t st)
-{
-	switch (st) {
-	case WINVM_STATUS_NOT_FOUND:
-	case WINVM_STATUS_OBJECT_NAME_NOT_FOUND:
-		return ENOENT;
-	case WINVM_STATUS_UNSUCCESSFUL:
-		return ENODATA;
-	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
-		return EPERM;
-	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
-		return EBADF;
-	case WINVM_STATUS_SECTION_TOO_BIG:
-		return EFBIG;
-	case WINVM_STATUS_INVALID_IMAGE_NOT_MZ:
-		return ENOEXEC;
-	case WINVM_STATUS_MAPPED_ALIGNMENT:
-	case WINVM_STATUS_INVALID_VIEW_SIZE:
-	case WINVM_STATUS_MAPPED_FILE_SIZE_ZERO:
-	case WINVM_STATUS_INVALID_FILE_FOR_SECTION:
-	case WINVM_STATUS_OBJECT_NAME_INVALID:
-		return EINVAL;
-	}
-	return wv_status_errno(st);
-}
-
 static inline bool wv_st_check(struct __test_metadata *_metadata, int line,
 			       const char *call, uint32_t want, uint32_t got, int err)
 {
-	int werr = wv_st_errno(want);
+	int werr = winvm_abi_status_errno(want);
 
 	if (got != want) {
 		TH_LOG("line %d: %s -> %s (0x%08x, errno %d), expected %s (0x%08x)",
-		       line, call, wv_st_name(got), got, err, wv_st_name(want), want);
+		       line, call, winvm_abi_status_name(got), got, err, winvm_abi_status_name(want), want);
 		return false;
 	}
 	if (werr >= 0 && err != werr) {
 		TH_LOG("line %d: %s -> %s with errno %d (%s), expected errno %d (%s)",
-		       line, call, wv_st_name(got), err, strerror(err), werr,
+		       line, call, winvm_abi_status_name(got), err, strerror(err), werr,
 		       strerror(werr));
 		return false;
 	}
@@ -813,7 +671,7 @@ static inline bool wv_st_check(struct __test_metadata *_metadata, int line,
 /* For forked children: status and errno as ASSERT_ST() wants them. */
 #define WV_ST_IS(expected, call)						\
 	({ uint32_t __got = (call), __want = (expected);			\
-	   int __we = wv_st_errno(__want);					\
+	   int __we = winvm_abi_status_errno(__want);					\
 	   __got == __want && (__we < 0 || __we == wv_errno); })
 
 /* The raw return value of this thread's last section/view ioctl. */
@@ -982,7 +840,7 @@ static inline int __wv_must_section(struct __test_metadata *_metadata, int line,
 
 	if (st != ST_OK)
 		TH_LOG("line %d: section(size 0x%" PRIx64 ", prot 0x%x, attrs 0x%x, file %d) -> %s (0x%08x), errno %d",
-		       line, size, prot, attrs, file_fd, wv_st_name(st), st, wv_errno);
+		       line, size, prot, attrs, file_fd, winvm_abi_status_name(st), st, wv_errno);
 	ASSERT_ST(ST_OK, st);
 	ASSERT_LE(0, sfd);
 	return sfd;
@@ -1001,7 +859,7 @@ static inline uint64_t __wv_must_map(struct __test_metadata *_metadata, int line
 
 	if (st != ST_OK)
 		TH_LOG("line %d: map(fd %d, access 0x%x, offset 0x%" PRIx64 ", size 0x%" PRIx64 ") -> %s (0x%08x), errno %d",
-		       line, sfd, access, offset, size, wv_st_name(st), st, wv_errno);
+		       line, sfd, access, offset, size, winvm_abi_status_name(st), st, wv_errno);
 	ASSERT_ST(ST_OK, st);
 	ASSERT_NE(0ULL, a);
 	ASSERT_HEX(0, a & (WV_GRAN - 1));

@@ -43,53 +43,6 @@ static int fd = -1;
 static int failures;
 
 /* ------------------------------------------------------------------ */
-/* Names                                                                */
-/* ------------------------------------------------------------------ */
-
-static const char *status_name(uint32_t st)
-{
-	switch (st) {
-#define N(x) case WINVM_STATUS_##x: return "STATUS_" #x;
-	N(SUCCESS) N(GUARD_PAGE_VIOLATION) N(ACCESS_VIOLATION) N(INVALID_HANDLE)
-	N(INVALID_PARAMETER) N(NO_MEMORY) N(CONFLICTING_ADDRESSES) N(NOT_MAPPED_VIEW)
-	N(UNABLE_TO_FREE_VM) N(NOT_COMMITTED) N(INVALID_PAGE_PROTECTION)
-	N(FREE_VM_NOT_AT_BASE) N(MEMORY_NOT_ALLOCATED) N(NOT_SUPPORTED)
-	N(INVALID_PARAMETER_3) N(INVALID_PARAMETER_5) N(ACCESS_DENIED)
-	N(ALREADY_COMMITTED) N(INVALID_ADDRESS) N(COMMITMENT_LIMIT) N(UNSUCCESSFUL)
-#undef N
-	}
-	return "STATUS_?";
-}
-
-/* "PAGE_READWRITE|PAGE_GUARD", or "0" for reserved pages. */
-static const char *protect_name(uint32_t prot, char *buf, size_t len)
-{
-	static const struct { uint32_t bit; const char *name; } bits[] = {
-		{ WINVM_PAGE_NOACCESS, "PAGE_NOACCESS" },
-		{ WINVM_PAGE_READONLY, "PAGE_READONLY" },
-		{ WINVM_PAGE_READWRITE, "PAGE_READWRITE" },
-		{ WINVM_PAGE_WRITECOPY, "PAGE_WRITECOPY" },
-		{ WINVM_PAGE_EXECUTE, "PAGE_EXECUTE" },
-		{ WINVM_PAGE_EXECUTE_READ, "PAGE_EXECUTE_READ" },
-		{ WINVM_PAGE_EXECUTE_READWRITE, "PAGE_EXECUTE_READWRITE" },
-		{ WINVM_PAGE_EXECUTE_WRITECOPY, "PAGE_EXECUTE_WRITECOPY" },
-		{ WINVM_PAGE_GUARD, "PAGE_GUARD" },
-		{ WINVM_PAGE_NOCACHE, "PAGE_NOCACHE" },
-		{ WINVM_PAGE_WRITECOMBINE, "PAGE_WRITECOMBINE" },
-	};
-	size_t i, n = 0;
-
-	buf[0] = 0;
-	if (!prot)
-		return "0";
-	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
-		if (prot & bits[i].bit)
-			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "",
-				      bits[i].name);
-	return buf;
-}
-
-/* ------------------------------------------------------------------ */
 /* The calls, narrated                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -111,18 +64,18 @@ static uint32_t nt_alloc(uint64_t *addr, uint64_t *size, uint32_t type, uint32_t
 	printf("  NtAllocateVirtualMemory(0x%" PRIx64 ", 0x%" PRIx64 ", %s%s%s, %s)\n",
 	       *addr, *size, type & WINVM_MEM_RESERVE ? "MEM_RESERVE" : "",
 	       (type & WINVM_MEM_RESERVE) && (type & WINVM_MEM_COMMIT) ? "|" : "",
-	       type & WINVM_MEM_COMMIT ? "MEM_COMMIT" : "", protect_name(prot, pb, sizeof(pb)));
+	       type & WINVM_MEM_COMMIT ? "MEM_COMMIT" : "", winvm_protect_string(prot, pb, sizeof(pb)));
 	if (ioctl(fd, WINVM_IOC_MEM_ALLOC, &a) && !a.status)
 		a.status = WINVM_STATUS_UNSUCCESSFUL;
 	if (a.status == WINVM_STATUS_SUCCESS) {
 		printf("    -> %s (0x%08x): base 0x%" PRIx64 ", size 0x%" PRIx64
-		       " (0x%" PRIx64 "-0x%" PRIx64 ")\n", status_name(a.status), a.status,
+		       " (0x%" PRIx64 "-0x%" PRIx64 ")\n", winvm_status_name(a.status), a.status,
 		       (uint64_t)a.address, (uint64_t)a.size, (uint64_t)a.address,
 		       (uint64_t)(a.address + a.size - 1));
 		*addr = a.address;
 		*size = a.size;
 	} else {
-		printf("    -> %s (0x%08x), errno %d (%s)\n", status_name(a.status), a.status,
+		printf("    -> %s (0x%08x), errno %d (%s)\n", winvm_status_name(a.status), a.status,
 		       errno, strerror(errno));
 	}
 	return a.status;
@@ -136,8 +89,8 @@ static uint32_t nt_protect(uint64_t addr, uint64_t size, uint32_t prot, uint32_t
 	if (ioctl(fd, WINVM_IOC_MEM_PROTECT, &p) && !p.status)
 		p.status = WINVM_STATUS_UNSUCCESSFUL;
 	printf("  NtProtectVirtualMemory(0x%" PRIx64 ", 0x%" PRIx64 ", %s) -> %s (0x%08x), old %s\n",
-	       addr, size, protect_name(prot, pb, sizeof(pb)), status_name(p.status), p.status,
-	       protect_name(p.old_protect, ob, sizeof(ob)));
+	       addr, size, winvm_protect_string(prot, pb, sizeof(pb)), winvm_status_name(p.status), p.status,
+	       winvm_protect_string(p.old_protect, ob, sizeof(ob)));
 	*old = p.old_protect;
 	return p.status;
 }
@@ -149,7 +102,7 @@ static uint32_t nt_release(uint64_t addr)
 	if (ioctl(fd, WINVM_IOC_MEM_FREE, &f) && !f.status)
 		f.status = WINVM_STATUS_UNSUCCESSFUL;
 	printf("  NtFreeVirtualMemory(0x%" PRIx64 ", 0, MEM_RELEASE) -> %s (0x%08x), freed 0x%" PRIx64 " bytes\n",
-	       addr, status_name(f.status), f.status, (uint64_t)f.size);
+	       addr, winvm_status_name(f.status), f.status, (uint64_t)f.size);
 	return f.status;
 }
 
@@ -373,7 +326,7 @@ static void step_reserve_commit(void)
 			printf("no record (%s)\n", strerror(seen.fi_errno));
 		else
 			printf("%s (0x%08x), %s at 0x%" PRIx64 "\n",
-			       status_name(seen.fi.fault_status), seen.fi.fault_status,
+			       winvm_status_name(seen.fi.fault_status), seen.fi.fault_status,
 			       access_name(seen.fi.access), (uint64_t)seen.fi.address);
 		check(seen.fault_addr == a + 0x5678 && !seen.fi_errno &&
 		      seen.fi.fault_status == WINVM_STATUS_ACCESS_VIOLATION &&
@@ -422,8 +375,8 @@ static void step_guard_stack(void)
 		printf("  touch 0x%" PRIx64 ": %s", addr, ok ? "ok" : "faulted");
 		if (seen.hits > before)
 			printf(", guard hit at 0x%" PRIx64 " (%s), new guard at 0x%" PRIx64 ": %s\n",
-			       seen.hit_addr[before], status_name(seen.hit_status[before]),
-			       (addr & ~(PAGE - 1)) - PAGE, status_name(seen.commit_status));
+			       seen.hit_addr[before], winvm_status_name(seen.hit_status[before]),
+			       (addr & ~(PAGE - 1)) - PAGE, winvm_status_name(seen.commit_status));
 		else
 			printf(", no guard hit\n");
 		check(ok && seen.hits == before + 1 && seen.hit_addr[before] == addr &&

@@ -46,6 +46,8 @@
 
 #include <linux/winvm.h>
 
+#include "../include/winvm-abi.h"
+
 #define FZ_PAGE		0x1000ULL
 #define FZ_GRAN		0x10000ULL
 #define FZ_MIN_ADDR	0x10000ULL
@@ -53,7 +55,7 @@
 #define FZ_TOP		(FZ_MAX_ADDR + 1)
 #define FZ_TASK_SIZE	0x7ffffffff000ULL	/* x86-64, 4-level */
 
-#define FZ_GARBAGE32	0xccccccccu
+#define FZ_GARBAGE32	WINVM_ABI_UNWRITTEN
 
 #define FZ_UNUSED	__attribute__((unused))
 #define FZ_NORETURN	__attribute__((noreturn))
@@ -166,123 +168,6 @@ static inline pid_t fz_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 /* NTSTATUS and errno                                                   */
 /* ------------------------------------------------------------------ */
 
-static FZ_UNUSED const char *fz_status_name(uint32_t st)
-{
-	switch (st) {
-#define FZ_NAME(x) case WINVM_STATUS_##x: return #x;
-	FZ_NAME(SUCCESS)
-	FZ_NAME(OBJECT_NAME_EXISTS)
-	FZ_NAME(GUARD_PAGE_VIOLATION)
-	FZ_NAME(BUFFER_OVERFLOW)
-	FZ_NAME(PARTIAL_COPY)
-	FZ_NAME(UNSUCCESSFUL)
-	FZ_NAME(NOT_IMPLEMENTED)
-	FZ_NAME(INVALID_INFO_CLASS)
-	FZ_NAME(INFO_LENGTH_MISMATCH)
-	FZ_NAME(ACCESS_VIOLATION)
-	FZ_NAME(INVALID_HANDLE)
-	FZ_NAME(INVALID_PARAMETER)
-	FZ_NAME(INVALID_DEVICE_REQUEST)
-	FZ_NAME(NO_MEMORY)
-	FZ_NAME(CONFLICTING_ADDRESSES)
-	FZ_NAME(NOT_MAPPED_VIEW)
-	FZ_NAME(UNABLE_TO_FREE_VM)
-	FZ_NAME(INVALID_VIEW_SIZE)
-	FZ_NAME(INVALID_FILE_FOR_SECTION)
-	FZ_NAME(ALREADY_COMMITTED)
-	FZ_NAME(ACCESS_DENIED)
-	FZ_NAME(NOT_COMMITTED)
-	FZ_NAME(INVALID_PARAMETER_MIX)
-	FZ_NAME(OBJECT_NAME_NOT_FOUND)
-	FZ_NAME(OBJECT_NAME_COLLISION)
-	FZ_NAME(SECTION_TOO_BIG)
-	FZ_NAME(INVALID_PAGE_PROTECTION)
-	FZ_NAME(SECTION_NOT_IMAGE)
-	FZ_NAME(INVALID_IMAGE_NOT_MZ)
-	FZ_NAME(FREE_VM_NOT_AT_BASE)
-	FZ_NAME(MEMORY_NOT_ALLOCATED)
-	FZ_NAME(NOT_SUPPORTED)
-	FZ_NAME(INVALID_PARAMETER_1)
-	FZ_NAME(INVALID_PARAMETER_2)
-	FZ_NAME(INVALID_PARAMETER_3)
-	FZ_NAME(INVALID_PARAMETER_4)
-	FZ_NAME(INVALID_PARAMETER_5)
-	FZ_NAME(MAPPED_FILE_SIZE_ZERO)
-	FZ_NAME(COMMITMENT_LIMIT)
-	FZ_NAME(INVALID_ADDRESS)
-	FZ_NAME(NOT_FOUND)
-	FZ_NAME(MAPPED_ALIGNMENT)
-	FZ_NAME(OBJECT_NAME_INVALID)
-	FZ_NAME(PRIVILEGE_NOT_HELD)
-	FZ_NAME(OBJECT_TYPE_MISMATCH)
-#undef FZ_NAME
-	case FZ_GARBAGE32:
-		return "<not written>";
-	}
-	return "<undocumented>";
-}
-
-/*
- * The errno an ioctl must fail with when it reports @st (the table in the
- * header comment of <linux/winvm.h>): 0 for success-class statuses, -1
- * for a status the ABI does not document as an ioctl result.
- */
-static FZ_UNUSED int fz_status_errno(uint32_t st)
-{
-	switch (st) {
-	case WINVM_STATUS_SUCCESS:
-	case WINVM_STATUS_OBJECT_NAME_EXISTS:
-		return 0;
-	case WINVM_STATUS_INVALID_PARAMETER:
-	case WINVM_STATUS_INVALID_PARAMETER_1:
-	case WINVM_STATUS_INVALID_PARAMETER_2:
-	case WINVM_STATUS_INVALID_PARAMETER_3:
-	case WINVM_STATUS_INVALID_PARAMETER_4:
-	case WINVM_STATUS_INVALID_PARAMETER_5:
-	case WINVM_STATUS_INVALID_PARAMETER_MIX:
-	case WINVM_STATUS_INVALID_PAGE_PROTECTION:
-	case WINVM_STATUS_UNABLE_TO_FREE_VM:
-	case WINVM_STATUS_FREE_VM_NOT_AT_BASE:
-	case WINVM_STATUS_INFO_LENGTH_MISMATCH:
-	case WINVM_STATUS_MAPPED_ALIGNMENT:
-	case WINVM_STATUS_INVALID_VIEW_SIZE:
-	case WINVM_STATUS_MAPPED_FILE_SIZE_ZERO:
-	case WINVM_STATUS_INVALID_FILE_FOR_SECTION:
-	case WINVM_STATUS_OBJECT_NAME_INVALID:
-		return EINVAL;
-	case WINVM_STATUS_CONFLICTING_ADDRESSES:
-		return EEXIST;
-	case WINVM_STATUS_NO_MEMORY:
-	case WINVM_STATUS_COMMITMENT_LIMIT:
-		return ENOMEM;
-	case WINVM_STATUS_MEMORY_NOT_ALLOCATED:
-	case WINVM_STATUS_NOT_MAPPED_VIEW:
-	case WINVM_STATUS_NOT_COMMITTED:
-	case WINVM_STATUS_INVALID_ADDRESS:
-		return ENXIO;
-	case WINVM_STATUS_ACCESS_DENIED:
-	case WINVM_STATUS_ALREADY_COMMITTED:
-		return EACCES;
-	case WINVM_STATUS_NOT_SUPPORTED:
-		return EOPNOTSUPP;
-	case WINVM_STATUS_INVALID_HANDLE:
-	case WINVM_STATUS_OBJECT_TYPE_MISMATCH:
-		return EBADF;
-	case WINVM_STATUS_NOT_FOUND:
-	case WINVM_STATUS_OBJECT_NAME_NOT_FOUND:
-		return ENOENT;
-	case WINVM_STATUS_UNSUCCESSFUL:
-		return ENODATA;
-	case WINVM_STATUS_PRIVILEGE_NOT_HELD:
-		return EPERM;
-	case WINVM_STATUS_SECTION_TOO_BIG:
-		return EFBIG;
-	case WINVM_STATUS_INVALID_IMAGE_NOT_MZ:
-		return ENOEXEC;
-	}
-	return -1;
-}
-
 static inline bool fz_status_ok(uint32_t st) { return (st >> 30) <= 1; }
 
 /*
@@ -309,7 +194,7 @@ static FZ_UNUSED const char *fz_res_problem(struct fz_res r, bool fd_cmd)
 			return "positive return value";
 		if (!fz_status_ok(r.status)) {
 			snprintf(why, sizeof(why), "success with status %s (0x%08x)",
-				 fz_status_name(r.status), r.status);
+				 winvm_abi_status_name(r.status), r.status);
 			return why;
 		}
 		return NULL;
@@ -324,7 +209,7 @@ static FZ_UNUSED const char *fz_res_problem(struct fz_res r, bool fd_cmd)
 			 strerror(-r.rc));
 		return why;
 	}
-	want = fz_status_errno(r.status);
+	want = winvm_abi_status_errno(r.status);
 	/*
 	 * A bad pointer inside the struct (a section name): Windows says
 	 * STATUS_ACCESS_VIOLATION; the ABI table has no errno for it yet.
@@ -339,7 +224,7 @@ static FZ_UNUSED const char *fz_res_problem(struct fz_res r, bool fd_cmd)
 	}
 	if (want < 0) {
 		snprintf(why, sizeof(why), "undocumented status 0x%08x (%s)", r.status,
-			 fz_status_name(r.status));
+			 winvm_abi_status_name(r.status));
 		return why;
 	}
 	if (want == 0) {
@@ -351,7 +236,7 @@ static FZ_UNUSED const char *fz_res_problem(struct fz_res r, bool fd_cmd)
 	if (-r.rc == want || -r.rc == EFAULT)
 		return NULL;
 	snprintf(why, sizeof(why), "status %s with errno %d (%s), expected %d (%s)",
-		 fz_status_name(r.status), -r.rc, strerror(-r.rc), want, strerror(want));
+		 winvm_abi_status_name(r.status), -r.rc, strerror(-r.rc), want, strerror(want));
 	return why;
 }
 

@@ -568,8 +568,8 @@ static bool check_query(uint64_t addr, const char *why)
 		return true;
 	if (r.status != e.status) {
 		m_fail("%s: MEM_QUERY(0x%llx) -> %s (rc %d), expected %s", why,
-		       (unsigned long long)addr, fz_status_name(r.status), r.rc,
-		       fz_status_name(e.status));
+		       (unsigned long long)addr, winvm_abi_status_name(r.status), r.rc,
+		       winvm_abi_status_name(e.status));
 		return false;
 	}
 	if ((p = fz_res_problem(r, false))) {
@@ -744,7 +744,7 @@ static bool check_walk(void)
 			if (O.nomem_ok && (r.rc == -ENOMEM))
 				return true;
 			m_fail("walk: MEM_QUERY(0x%llx) -> rc %d %s", (unsigned long long)addr,
-			       r.rc, fz_status_name(r.status));
+			       r.rc, winvm_abi_status_name(r.status));
 			return false;
 		}
 		if (!check_query(addr, "walk"))
@@ -979,7 +979,7 @@ static bool expect_status(const char *what, struct fz_res r, uint32_t want, bool
 	}
 	if (r.status != want) {
 		m_fail("%s -> %s (0x%08x, rc %d), expected %s (0x%08x)", what,
-		       fz_status_name(r.status), r.status, r.rc, fz_status_name(want), want);
+		       winvm_abi_status_name(r.status), r.status, r.rc, winvm_abi_status_name(want), want);
 		return false;
 	}
 	return true;
@@ -1355,7 +1355,7 @@ static void op_alloc(void)
 		r = m_ioctl(WINVM_IOC_MEM_ALLOC, &a, sizeof(a), w, &effect);
 		MLOG("MEM_ALLOC(view 0x%llx, 0x%llx, type 0x%x, prot 0x%x) -> %s",
 		     (unsigned long long)addr, (unsigned long long)size, type, in.protect,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		if (fz_res_problem(r, false))
 			m_fail("MEM_ALLOC on a view: %s", fz_res_problem(r, false));
 		if (O.nomem_ok && nomem(r))
@@ -1390,7 +1390,7 @@ static void op_alloc(void)
 		 (unsigned long long)in.zero_bits, type, in.protect,
 		 in.flags || in.reserved[0] || in.reserved[1] ? ", junk" : "");
 	MLOG("%s arg %d -> rc %d %s addr 0x%llx size 0x%llx", what, (int)w, r.rc,
-	     fz_status_name(r.status), (unsigned long long)a.address,
+	     winvm_abi_status_name(r.status), (unsigned long long)a.address,
 	     (unsigned long long)a.size);
 	if (!effect)
 		return;
@@ -1555,7 +1555,7 @@ static void op_free(void)
 		if (m->view) {
 			r = m_ioctl(WINVM_IOC_MEM_FREE, &f, sizeof(f), ARG_NORMAL, &effect);
 			MLOG("MEM_FREE(view 0x%llx, 0x%llx, 0x%x) -> %s", (unsigned long long)addr,
-			     (unsigned long long)size, in.type, fz_status_name(r.status));
+			     (unsigned long long)size, in.type, winvm_abi_status_name(r.status));
 			if (fz_res_problem(r, false))
 				m_fail("MEM_FREE on a view: %s", fz_res_problem(r, false));
 			if (!r.rc)
@@ -1591,7 +1591,7 @@ static void op_free(void)
 		 (unsigned long long)addr, (unsigned long long)size, in.type,
 		 in.flags || in.pad || in.reserved[0] || in.reserved[1] ? ", junk" : "");
 	MLOG("%s arg %d -> rc %d %s addr 0x%llx size 0x%llx", what, (int)w, r.rc,
-	     fz_status_name(r.status), (unsigned long long)f.address,
+	     winvm_abi_status_name(r.status), (unsigned long long)f.address,
 	     (unsigned long long)f.size);
 	if (!effect)
 		return;
@@ -1709,7 +1709,7 @@ static void op_protect(void)
 			r = m_ioctl(WINVM_IOC_MEM_PROTECT, &p, sizeof(p), ARG_NORMAL, &effect);
 			MLOG("MEM_PROTECT(view 0x%llx, 0x%llx, 0x%x) -> %s",
 			     (unsigned long long)addr, (unsigned long long)size, in.protect,
-			     fz_status_name(r.status));
+			     winvm_abi_status_name(r.status));
 			if (fz_res_problem(r, false))
 				m_fail("MEM_PROTECT on a view: %s", fz_res_problem(r, false));
 			if (O.nomem_ok && nomem(r))
@@ -1736,7 +1736,7 @@ static void op_protect(void)
 	snprintf(what, sizeof(what), "MEM_PROTECT(0x%llx, 0x%llx, 0x%x%s)",
 		 (unsigned long long)addr, (unsigned long long)size, in.protect,
 		 in.flags || in.reserved[0] || in.reserved[1] ? ", junk" : "");
-	MLOG("%s arg %d -> rc %d %s old 0x%x", what, (int)w, r.rc, fz_status_name(r.status),
+	MLOG("%s arg %d -> rc %d %s old 0x%x", what, (int)w, r.rc, winvm_abi_status_name(r.status),
 	     p.old_protect);
 	if (!effect)
 		return;
@@ -1779,7 +1779,7 @@ static void op_query(void)
 		}
 		r = m_ioctl(WINVM_IOC_MEM_QUERY, &q, sizeof(q), ARG_NORMAL, &effect);
 		MLOG("MEM_QUERY(0x%llx, junk) -> %s", (unsigned long long)addr,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		expect_status("MEM_QUERY with junk", r, WINVM_STATUS_INVALID_PARAMETER, true, true);
 		return;
 	}
@@ -1815,7 +1815,7 @@ static void op_info(void)
 	}
 	r = m_ioctl(WINVM_IOC_INFO_GET, &i, sizeof(i), w, &effect);
 	MLOG("INFO_GET%s arg %d -> rc %d %s", junk ? "(junk)" : "", (int)w, r.rc,
-	     fz_status_name(r.status));
+	     winvm_abi_status_name(r.status));
 	if (!effect || w == ARG_RO)
 		return;
 	if (!expect_status("INFO_GET", r, junk ? WINVM_STATUS_INVALID_PARAMETER : 0, true, true))
@@ -1842,14 +1842,14 @@ static void op_fault_info(void)
 	}
 	r = m_ioctl(WINVM_IOC_FAULT_INFO, &f, sizeof(f), w, &effect);
 	MLOG("FAULT_INFO%s arg %d -> rc %d %s", junk ? "(junk)" : "", (int)w, r.rc,
-	     fz_status_name(r.status));
+	     winvm_abi_status_name(r.status));
 	if (!effect)
 		return;
 	if (M.pending_record && !junk) {
 		if (r.rc == 0 || w == ARG_RO)
 			M.pending_record = false;
 		if (w != ARG_RO && r.status != WINVM_STATUS_NOT_FOUND && r.status != 0)
-			m_fail("FAULT_INFO -> %s", fz_status_name(r.status));
+			m_fail("FAULT_INFO -> %s", winvm_abi_status_name(r.status));
 		return;
 	}
 	if (w != ARG_RO)
@@ -1941,13 +1941,13 @@ static void check_record(uint64_t addr, int access, enum pexp e, const char *wha
 	if (e == P_SEGV_NOREC || (e == P_SEGV_MAYBE && r.status == WINVM_STATUS_NOT_FOUND)) {
 		if (r.status != WINVM_STATUS_NOT_FOUND)
 			m_fail("%s at 0x%llx: unexpected fault record (%s, addr 0x%llx)", what,
-			       (unsigned long long)addr, fz_status_name(r.status),
+			       (unsigned long long)addr, winvm_abi_status_name(r.status),
 			       (unsigned long long)f.address);
 		return;
 	}
 	if (r.status != WINVM_STATUS_SUCCESS) {
 		m_fail("%s at 0x%llx: no fault record (%s)", what, (unsigned long long)addr,
-		       fz_status_name(r.status));
+		       winvm_abi_status_name(r.status));
 		return;
 	}
 	if (f.address != addr || f.access != (uint32_t)access ||
@@ -1955,7 +1955,7 @@ static void check_record(uint64_t addr, int access, enum pexp e, const char *wha
 			       WINVM_STATUS_ACCESS_VIOLATION))
 		m_fail("%s at 0x%llx: record {0x%llx, access %u, %s}, expected access %d %s",
 		       what, (unsigned long long)addr, (unsigned long long)f.address, f.access,
-		       fz_status_name(f.fault_status), access,
+		       winvm_abi_status_name(f.fault_status), access,
 		       e == P_GUARD ? "GUARD_PAGE_VIOLATION" : "ACCESS_VIOLATION");
 }
 
@@ -2599,7 +2599,7 @@ static void op_section(void)
 		r = m_ioctl(WINVM_IOC_SECTION_CREATE, &c, sizeof(c), ARG_NORMAL, &effect);
 		MLOG("SECTION_CREATE(size 0x%llx, file %d, prot 0x%x, attr 0x%x) -> rc %d %s",
 		     (unsigned long long)c.size, c.file_fd, c.protect, c.attributes, r.rc,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		sec_check_fd("SECTION_CREATE", r, c.fd);
 		if (mfd >= 0)
 			close(mfd);
@@ -2615,7 +2615,7 @@ static void op_section(void)
 		o.fd = -1;
 		r = m_ioctl(WINVM_IOC_SECTION_OPEN, &o, sizeof(o), ARG_NORMAL, &effect);
 		MLOG("SECTION_OPEN(%s, 0x%x) -> rc %d %s", name, o.access, r.rc,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		sec_check_fd("SECTION_OPEN", r, o.fd);
 		sec_store(r.rc > 0 ? r.rc : -1);
 	} else if (which < 45) {
@@ -2624,7 +2624,7 @@ static void op_section(void)
 		memset(&q, 0, sizeof(q));
 		q.section_fd = rand_secfd();
 		r = m_ioctl(WINVM_IOC_SECTION_QUERY, &q, sizeof(q), ARG_NORMAL, &effect);
-		MLOG("SECTION_QUERY(%d) -> %s", q.section_fd, fz_status_name(r.status));
+		MLOG("SECTION_QUERY(%d) -> %s", q.section_fd, winvm_abi_status_name(r.status));
 		sec_check_fd("SECTION_QUERY", r, 0);
 	} else if (which < 52) {
 		struct winvm_section_dup_args d;
@@ -2635,7 +2635,7 @@ static void op_section(void)
 		d.fd = -1;
 		r = m_ioctl(WINVM_IOC_SECTION_DUP, &d, sizeof(d), ARG_NORMAL, &effect);
 		MLOG("SECTION_DUP(%d, 0x%x) -> rc %d %s", d.section_fd, d.access, r.rc,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		sec_check_fd("SECTION_DUP", r, d.fd);
 		sec_store(r.rc > 0 ? r.rc : -1);
 	} else if (which < 60) {
@@ -2674,7 +2674,7 @@ static void op_section(void)
 		r = m_ioctl(WINVM_IOC_VIEW_MAP, &v, sizeof(v), ARG_NORMAL, &effect);
 		MLOG("VIEW_MAP(fd %d, acc 0x%x, addr 0x%llx, off 0x%llx) -> rc %d %s at 0x%llx+0x%llx",
 		     v.section_fd, v.access, (unsigned long long)pre_busy_start,
-		     (unsigned long long)v.offset, r.rc, fz_status_name(r.status),
+		     (unsigned long long)v.offset, r.rc, winvm_abi_status_name(r.status),
 		     (unsigned long long)v.address, (unsigned long long)v.size);
 		if (fz_res_problem(r, false)) {
 			m_fail("VIEW_MAP: %s", fz_res_problem(r, false));
@@ -2714,7 +2714,7 @@ static void op_section(void)
 		       ai >= 0 && M.a[ai].view ? 0 : WINVM_STATUS_NOT_MAPPED_VIEW;
 		r = m_ioctl(WINVM_IOC_VIEW_UNMAP, &u, sizeof(u), ARG_NORMAL, &effect);
 		MLOG("VIEW_UNMAP(0x%llx) -> rc %d %s", (unsigned long long)u.address, r.rc,
-		     fz_status_name(r.status));
+		     winvm_abi_status_name(r.status));
 		if (r.rc == -ENOTTY)
 			return;
 		if (!expect_status("VIEW_UNMAP", r, want, true, true))
@@ -2730,7 +2730,7 @@ static void op_section(void)
 		f.size = fz_chance(&M.rng, 50) ? 0 : rand_size(f.address);
 		r = m_ioctl(WINVM_IOC_VIEW_FLUSH, &f, sizeof(f), ARG_NORMAL, &effect);
 		MLOG("VIEW_FLUSH(0x%llx, 0x%llx) -> rc %d %s", (unsigned long long)f.address,
-		     (unsigned long long)f.size, r.rc, fz_status_name(r.status));
+		     (unsigned long long)f.size, r.rc, winvm_abi_status_name(r.status));
 		if (fz_res_problem(r, false))
 			m_fail("VIEW_FLUSH: %s", fz_res_problem(r, false));
 	}
@@ -2783,7 +2783,7 @@ static int child_checks(void)
 	q.address = M.arena;
 	r = fz_call(M.fd, WINVM_IOC_MEM_QUERY, &q);
 	if (r.status != WINVM_STATUS_INVALID_HANDLE || r.rc != -EBADF) {
-		fz_log("# child: inherited fd query -> rc %d %s\n", r.rc, fz_status_name(r.status));
+		fz_log("# child: inherited fd query -> rc %d %s\n", r.rc, winvm_abi_status_name(r.status));
 		fails++;
 	}
 	fd2 = fz_open_winvm();
@@ -2825,7 +2825,7 @@ static int child_checks(void)
 			f.type = fz_chance(&M.rng, 50) ? WINVM_MEM_DECOMMIT : WINVM_MEM_RELEASE;
 			r = fz_call(fd2, WINVM_IOC_MEM_FREE, &f);
 			fz_log("# child: MEM_FREE(0x%llx, 0x1000, 0x%x) on a DOFORK copy -> %s\n",
-			       (unsigned long long)p, f.type, fz_status_name(r.status));
+			       (unsigned long long)p, f.type, winvm_abi_status_name(r.status));
 		}
 	}
 	close(fd2);
@@ -3394,7 +3394,7 @@ static void c_record(int access)
 	if (f.address != fz_probe.addr)
 		c_fail("fault at 0x%llx but record says 0x%llx (access %u, %s)",
 		       (unsigned long long)fz_probe.addr, (unsigned long long)f.address, f.access,
-		       fz_status_name(f.fault_status));
+		       winvm_abi_status_name(f.fault_status));
 	else if (f.access != (uint32_t)access && access != WINVM_EXCEPTION_EXECUTE_FAULT)
 		c_fail("%d fault at 0x%llx recorded as access %u", access,
 		       (unsigned long long)f.address, f.access);
@@ -3684,7 +3684,7 @@ static void c_fork(void)
 		r = fz_call(C.fd, WINVM_IOC_MEM_QUERY, &q);
 		if (r.status != WINVM_STATUS_INVALID_HANDLE && r.rc != -ENOMEM)
 			c_fail("child: inherited context query -> rc %d %s", r.rc,
-			       fz_status_name(r.status));
+			       winvm_abi_status_name(r.status));
 		t_fd = fz_open_winvm();
 		if (t_fd < 0)
 			_exit(0);
@@ -4033,7 +4033,7 @@ static FZ_UNUSED int fz_exec_child_main(int argc, char **argv)
 		r = fz_call(oldfd, WINVM_IOC_MEM_QUERY, &q);
 		if (r.rc != -EBADF && r.rc != -ENOMEM) {
 			fz_log("# exec child: old context query -> rc %d %s\n", r.rc,
-			       fz_status_name(r.status));
+			       winvm_abi_status_name(r.status));
 			fails++;
 		}
 		close(oldfd);

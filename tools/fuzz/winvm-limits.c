@@ -348,6 +348,16 @@ struct kres {
 	int64_t slab;		/* system-wide SUnreclaim */
 };
 
+/* Samples the cgroup's charge into @k and sends it to the parent. */
+static void kres_send(const char *cg, int wfd, struct kres *k)
+{
+	k->current = cg_read(cg, "memory.current", NULL);
+	k->kernel = cg_read(cg, "memory.stat", "kernel");
+	k->slab = meminfo("SUnreclaim");
+	if (write(wfd, k, sizeof(*k)) != sizeof(*k))
+		_exit(93);
+}
+
 static FZ_NORETURN void reserver(const char *cg, int wfd, uint64_t max)
 {
 	struct kres k = { 0 };
@@ -367,19 +377,10 @@ static FZ_NORETURN void reserver(const char *cg, int wfd, uint64_t max)
 			k.last_status = r.status;
 			break;
 		}
-		if (!(k.count & 1023)) {
-			k.current = cg_read(cg, "memory.current", NULL);
-			k.kernel = cg_read(cg, "memory.stat", "kernel");
-			k.slab = meminfo("SUnreclaim");
-			if (write(wfd, &k, sizeof(k)) != sizeof(k))
-				_exit(93);
-		}
+		if (!(k.count & 1023))
+			kres_send(cg, wfd, &k);
 	}
-	k.current = cg_read(cg, "memory.current", NULL);
-	k.kernel = cg_read(cg, "memory.stat", "kernel");
-	k.slab = meminfo("SUnreclaim");
-	if (write(wfd, &k, sizeof(k)) != sizeof(k))
-		_exit(93);
+	kres_send(cg, wfd, &k);
 	_exit(0);
 }
 
@@ -411,19 +412,10 @@ static FZ_NORETURN void stater(const char *cg, int wfd, uint64_t max)
 			k.last_status = r.status;
 			break;
 		}
-		if (!(k.count & 4095)) {
-			k.current = cg_read(cg, "memory.current", NULL);
-			k.kernel = cg_read(cg, "memory.stat", "kernel");
-			k.slab = meminfo("SUnreclaim");
-			if (write(wfd, &k, sizeof(k)) != sizeof(k))
-				_exit(93);
-		}
+		if (!(k.count & 4095))
+			kres_send(cg, wfd, &k);
 	}
-	k.current = cg_read(cg, "memory.current", NULL);
-	k.kernel = cg_read(cg, "memory.stat", "kernel");
-	k.slab = meminfo("SUnreclaim");
-	if (write(wfd, &k, sizeof(k)) != sizeof(k))
-		_exit(93);
+	kres_send(cg, wfd, &k);
 	_exit(0);
 }
 
@@ -468,7 +460,7 @@ static void test_kernel_bound(const char *name, const char *max_s, int64_t max,
 	fz_log("# %s: %llu %s, stopped by %s (child rc %d); memory.current %lld, kernel %lld (first sample %lld at %llu), peak %lld, left %lld\n",
 	       name, (unsigned long long)k.count, unit,
 	       k.count >= iters ? "the iteration cap" : rc == 128 + SIGKILL ? "the OOM killer" :
-	       fz_status_name(k.last_status), rc, (long long)k.current, (long long)k.kernel,
+	       winvm_abi_status_name(k.last_status), rc, (long long)k.current, (long long)k.kernel,
 	       (long long)first.kernel, (unsigned long long)first.count, (long long)peak,
 	       (long long)left);
 	if (k.count > first.count)
@@ -488,7 +480,7 @@ static void test_kernel_bound(const char *name, const char *max_s, int64_t max,
 	else if (rc == 0 && k.count < iters && k.last_status != WINVM_STATUS_NO_MEMORY &&
 		 k.last_status != WINVM_STATUS_COMMITMENT_LIMIT)
 		L_BAD("%s: failed with %s instead of NO_MEMORY\n", name,
-		      fz_status_name(k.last_status));
+		      winvm_abi_status_name(k.last_status));
 	else if (left >= (2 << 20))
 		L_BAD("%s: %lld bytes still charged after the process died (leak?)\n", name,
 		      (long long)left);
@@ -499,7 +491,7 @@ static void test_kernel_bound(const char *name, const char *max_s, int64_t max,
 		      name, (unsigned long long)k.count, unit, (long long)k.kernel);
 	else
 		L_OK("%s: bounded (%llu %s, then %s)\n", name, (unsigned long long)k.count, unit,
-		     rc == 128 + SIGKILL ? "the OOM killer" : fz_status_name(k.last_status));
+		     rc == 128 + SIGKILL ? "the OOM killer" : winvm_abi_status_name(k.last_status));
 	rmdir(cg);
 }
 
@@ -559,7 +551,7 @@ static void test_fault_records(void)
 	fr_fd = fz_open_winvm();
 	r = fz_call(fr_fd, WINVM_IOC_MEM_ALLOC, &a);
 	if (r.rc) {
-		L_BAD("faultrecs: alloc -> %s\n", fz_status_name(r.status));
+		L_BAD("faultrecs: alloc -> %s\n", winvm_abi_status_name(r.status));
 		return;
 	}
 	fr_page = a.address;
@@ -576,7 +568,7 @@ static void test_fault_records(void)
 	r = fz_call(fr_fd, WINVM_IOC_FAULT_INFO, &f);
 	if (r.status != WINVM_STATUS_NOT_FOUND)
 		L_BAD("faultrecs: FAULT_INFO of a thread that never faulted -> %s\n",
-		      fz_status_name(r.status));
+		      winvm_abi_status_name(r.status));
 	else
 		L_OK("faultrecs: %d exited threads left their records; bounded by the number of thread ids, freed with the context (kmemleak checks it)\n",
 		     faults);

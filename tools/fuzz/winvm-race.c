@@ -310,7 +310,7 @@ static void *dc_mutator(void *arg)
 			break;
 		}
 		if (st)
-			RFAIL("decommit: mutator op %u on page %d -> %s", what, i, fz_status_name(st));
+			RFAIL("decommit: mutator op %u on page %d -> %s", what, i, winvm_abi_status_name(st));
 		pthread_mutex_unlock(&p->m);
 		atomic_fetch_add(&r_ops, 3);
 	}
@@ -403,7 +403,7 @@ static void sc_guard(double secs)
 		uint32_t st = r_protect(c.page, FZ_PAGE, WINVM_PAGE_READWRITE | WINVM_PAGE_GUARD);
 
 		if (st) {
-			RFAIL("guard: protect -> %s", fz_status_name(st));
+			RFAIL("guard: protect -> %s", winvm_abi_status_name(st));
 			break;
 		}
 		atomic_store(&c.guards, 0);
@@ -518,7 +518,7 @@ static void *pr_flipper(void *arg)
 
 		st = r_protect(c->base + pg * FZ_PAGE, n * FZ_PAGE, prot);
 		if (st)
-			RFAIL("protect: flip of page %d to 0x%x -> %s", pg, prot, fz_status_name(st));
+			RFAIL("protect: flip of page %d to 0x%x -> %s", pg, prot, winvm_abi_status_name(st));
 		if (fz_chance(&rng, 10)) {
 			uint64_t a = c->base + pg * FZ_PAGE;
 
@@ -639,7 +639,7 @@ static void sc_release(double secs)
 
 		if (st) {
 			RFAIL("release: re-allocation at 0x%llx -> %s", (unsigned long long)hole,
-			      fz_status_name(st));
+			      winvm_abi_status_name(st));
 			break;
 		}
 		/* Fresh memory: zero wherever it is readable. */
@@ -679,7 +679,7 @@ static void sc_release(double secs)
 			break;
 		}
 		if (st)
-			RFAIL("release: free -> %s", fz_status_name(st));
+			RFAIL("release: free -> %s", winvm_abi_status_name(st));
 		atomic_fetch_add(&r_ops, 20);
 	}
 	atomic_store(&r_stop, 1);
@@ -728,7 +728,7 @@ static void sc_unmap(uint64_t a)
 
 	if (r.rc)
 		RFAIL("section: VIEW_UNMAP(0x%llx) -> %s", (unsigned long long)a,
-		      fz_status_name(r.status));
+		      winvm_abi_status_name(r.status));
 }
 
 struct sc_ctx {
@@ -784,7 +784,7 @@ static void sc_churn(struct sc_ctx *c, double end, struct fz_rng *rng, bool chil
 				sfd = r.rc;
 			} else if (r.rc != -ENOMEM) {
 				RFAIL("section: re-opening the section -> rc %d %s", r.rc,
-				      fz_status_name(r.status));
+				      winvm_abi_status_name(r.status));
 			}
 		} else if (what == 1) {
 			/* A write-copy view: its writes never reach the section. */
