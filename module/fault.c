@@ -10,6 +10,19 @@
 
 #include "winvm.h"
 
+/*
+ * A VMA that is not where winvm put it shows nothing (SIGBUS): a copy in a
+ * child (MADV_DOFORK cleared VM_DONTCOPY), or the copy of a refused mremap
+ * that the kernel could not unmap again because it ran out of memory in
+ * its error path.  Either would otherwise alias the allocation's pages at
+ * an address winvm does not know, even after the allocation is released.
+ */
+static bool winvm_vma_stray(struct vm_area_struct *vma, struct winvm_alloc *alloc)
+{
+	return vma->vm_mm != alloc->wmm->mm ||
+	       vma->vm_pgoff != winvm_pgoff(alloc, vma->vm_start);
+}
+
 static u32 winvm_fault_access(unsigned int flags)
 {
 	if (flags & FAULT_FLAG_INSTRUCTION)
@@ -82,8 +95,7 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	u32 st, status;
 	bool ok;
 
-	/* A copy in a child (MADV_DOFORK cleared VM_DONTCOPY) shows nothing. */
-	if (vma->vm_mm != alloc->wmm->mm)
+	if (winvm_vma_stray(vma, alloc))
 		return VM_FAULT_SIGBUS;
 
 	mutex_lock(&alloc->state_lock);
@@ -128,7 +140,7 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	pgoff_t next;
 	u32 st;
 
-	if (vmf->vma->vm_mm != alloc->wmm->mm)
+	if (winvm_vma_stray(vmf->vma, alloc))
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
