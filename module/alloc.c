@@ -92,7 +92,7 @@ struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section
 	if (IS_ERR(shm))
 		return ERR_CAST(shm);
 	if (cow) {
-		copies = shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
+		copies = winvm_cow_file(sec);
 		if (IS_ERR(copies)) {
 			fput(shm);
 			return ERR_CAST(copies);
@@ -170,11 +170,6 @@ u32 winvm_state_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgof
 }
 
 /*
- * Store @st for pages [first, last], merging with equal neighbours so that
- * a run in the tree is always a maximal run of identical pages: queries
- * then read RegionSize straight off the tree.
- */
-/*
  * Every run of per-page state costs kernel memory that no cgroup is charged
  * for (the maple tree preallocates its nodes without __GFP_ACCOUNT), so a
  * process may hold only so many.  Windows bounds its VADs and PTEs too.
@@ -185,8 +180,9 @@ MODULE_PARM_DESC(max_runs, "Most runs of per-page state one process may hold");
 
 /*
  * Store @st for pages [first, last], merging with equal neighbours so that
- * a run in the tree is always a maximal run of identical pages.  The
- * committed-page and run counts are kept current on the way.  @capped
+ * a run in the tree is always a maximal run of identical pages (queries
+ * read RegionSize straight off the tree).  The committed-page and run
+ * counts are kept current on the way.  @capped
  * refuses to grow past max_runs (fault paths may not fail that way).
  */
 static int __winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last,
@@ -316,10 +312,15 @@ static bool winvm_vma_is(struct vm_area_struct *vma, struct winvm_alloc *alloc)
  */
 struct winvm_alloc *winvm_find_alloc(struct winvm_mm *wmm, unsigned long addr)
 {
-	struct vm_area_struct *vma = vma_lookup(wmm->mm, addr);
+	mmap_assert_locked(wmm->mm);
+	return winvm_vma_alloc(vma_lookup(wmm->mm, addr), wmm);
+}
+
+/* The allocation of @wmm that @vma maps, or NULL (@vma may be NULL). */
+struct winvm_alloc *winvm_vma_alloc(struct vm_area_struct *vma, struct winvm_mm *wmm)
+{
 	struct winvm_alloc *alloc;
 
-	mmap_assert_locked(wmm->mm);
 	if (!vma || vma->vm_ops != &winvm_vm_ops)
 		return NULL;
 	alloc = vma->vm_private_data;
@@ -405,11 +406,6 @@ int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long en
 			     end - start);
 }
 
-/*
- * Map [addr, addr + len) of @alloc with vm_mmap() of the mapper file.
- * @fixed replaces what is there (our own VMAs, during surgery); otherwise
- * the range must be free.
- */
 /* Drop the PTEs of one VMA's range (mmap_lock held). */
 void winvm_zap_vma(struct vm_area_struct *vma, unsigned long addr, unsigned long len)
 {
@@ -427,6 +423,11 @@ bool winvm_alloc_writable(const struct winvm_alloc *alloc)
 	       alloc->alloc_protect == WINVM_PAGE_EXECUTE_READWRITE;
 }
 
+/*
+ * Map [addr, addr + len) of @alloc with vm_mmap() of the mapper file.
+ * @fixed replaces what is there (our own VMAs, during surgery); otherwise
+ * the range must be free.
+ */
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed)
 {
@@ -449,7 +450,7 @@ int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	for (tries = 0; tries < (fixed ? 3 : 1); tries++) {
 		ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
 			      (unsigned long)winvm_pgoff(alloc, addr) << PAGE_SHIFT);
-		if (!IS_ERR_VALUE(ret) || ret != (unsigned long)-ENOMEM)
+		if (ret != (unsigned long)-ENOMEM)
 			break;
 	}
 	alloc->surgeon = NULL;

@@ -72,22 +72,28 @@ static struct winvm_saved *winvm_state_save(struct winvm_alloc *alloc, pgoff_t f
 	return saved;
 }
 
+/* Put the saved states back (best effort: without memory even this can fail). */
+static void winvm_state_put_back(struct winvm_alloc *alloc, struct winvm_saved *saved)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&alloc->state_lock);
+	for (i = 0; i < saved->n; i++)
+		winvm_state_set_nocap(alloc, saved->run[i].first, saved->run[i].last,
+				      saved->run[i].st);
+}
+
 /*
- * The VMA surgery after a state change failed: put the old states back
- * (best effort; without memory even this can fail) and drop the PTEs made
- * under the new ones.
+ * The VMA surgery after a state change failed: put the old states back and
+ * drop the PTEs made under the new ones.
  */
 static void winvm_state_restore(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 				struct winvm_saved *saved, unsigned long start,
 				unsigned long end)
 {
-	unsigned int i;
-
 	mmap_write_lock(wmm->mm);
 	mutex_lock(&alloc->state_lock);
-	for (i = 0; i < saved->n; i++)
-		winvm_state_set_nocap(alloc, saved->run[i].first, saved->run[i].last,
-				      saved->run[i].st);
+	winvm_state_put_back(alloc, saved);
 	mutex_unlock(&alloc->state_lock);
 	winvm_zap(alloc, start, end);
 	mmap_write_unlock(wmm->mm);

@@ -116,9 +116,10 @@ u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		return WINVM_STATUS_NO_MEMORY;
 	vma = find_vma(mm, page);
 	if (vma && vma->vm_start <= page) {
-		if (vma->vm_ops == &winvm_vm_ops &&
-		    ((struct winvm_alloc *)vma->vm_private_data)->wmm == wmm)
-			winvm_query_alloc(mm, vma->vm_private_data, page, args);
+		struct winvm_alloc *alloc = winvm_vma_alloc(vma, wmm);
+
+		if (alloc)
+			winvm_query_alloc(mm, alloc, page, args);
 		else
 			winvm_query_linux(vma, page, args);
 	} else {

@@ -105,7 +105,8 @@ struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx)
 	return read_mapping_page(mapping, idx, sec->file);
 }
 
-static struct file *winvm_cow_file(struct winvm_section *sec)
+/* A view's private-copy file P (see the top of this file). */
+struct file *winvm_cow_file(struct winvm_section *sec)
 {
 	return shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
 }
@@ -120,7 +121,6 @@ static struct page *winvm_cow_page(struct winvm_alloc *alloc, pgoff_t idx)
 /* Give the view its private copy of page @idx (state_lock held). */
 static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
 {
-	struct address_space *mapping = alloc->cow_file->f_mapping;
 	struct page *src, *dst;
 	u32 prot = st & WINVM_PS_PROT;
 
@@ -128,7 +128,7 @@ static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
 	src = winvm_section_page(alloc->section, idx);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	dst = shmem_read_mapping_page_gfp(mapping, idx, mapping_gfp_mask(mapping));
+	dst = winvm_cow_page(alloc, idx);
 	if (IS_ERR(dst)) {
 		put_page(src);
 		return PTR_ERR(dst);

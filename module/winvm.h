@@ -176,6 +176,7 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 
 struct winvm_alloc *winvm_find_alloc(struct winvm_mm *wmm, unsigned long addr);
+struct winvm_alloc *winvm_vma_alloc(struct vm_area_struct *vma, struct winvm_mm *wmm);
 int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
 bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
@@ -217,6 +218,7 @@ u32 winvm_view_commit(struct winvm_alloc *alloc, pgoff_t first, pgoff_t last, u3
 int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc);
 vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st,
 			   u32 access);
+struct file *winvm_cow_file(struct winvm_section *sec);
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st);
 struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx);
 
