@@ -730,6 +730,9 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 			    winvm_pgoff(alloc, start) + 1, &next);
 	saved = winvm_state_save(alloc, winvm_pgoff(alloc, start), stop);
 	ret = saved ? winvm_protect_pages(alloc, start, end, args->protect) : -ENOMEM;
+	/* A view's pages change span by span: undo the spans already done. */
+	if (ret && saved)
+		winvm_state_put_back(alloc, saved);
 	mutex_unlock(&alloc->state_lock);
 	if (ret) {
 		mmap_write_unlock(mm);

@@ -726,4 +726,48 @@ TEST_F_TIMEOUT(winvm, mremap_stray_copy_shows_nothing, 300)
 	wv_free_at(self->fd, a + 8 * WV_PAGE, 0, RELEASE);
 }
 
+/*
+ * MEM_PROTECT on a view changes its pages span by span (each keeps its own
+ * private-copy flag), so a failure for memory half-way used to leave the
+ * first spans changed.  Every allocation of the call fails in turn here;
+ * a call that says NO_MEMORY must leave every page's protection as it was.
+ */
+TEST_F_TIMEOUT(winvm, failed_view_protect_changes_nothing, 120)
+{
+	int sfd, n, left, injected = 0;
+	struct winvm_query_args q;
+	uint64_t v, i;
+	uint32_t st;
+
+	if (!fail_nth_setup())
+		SKIP(return, "no fail-nth / failslab (not the debug kernel)");
+	sfd = wv_must_section(self->fd, WV_GRAN, RW, 0);
+	v = wv_must_map(self->fd, sfd, WINVM_FILE_MAP_COPY, 0, 0);
+	/* Page 3 is a private copy now: the view's state has several spans. */
+	*(volatile uint32_t *)PTR(v + 3 * WV_PAGE) = MAGIC;
+	for (n = 1; n < 200; n++) {
+		ASSERT_EQ(0, fail_nth(n));
+		st = wv_protect_at(self->fd, v, 8 * WV_PAGE, RO);
+		left = fail_nth_left();
+		fail_nth(0);
+		if (st == ST_OK) {
+			ASSERT_NT(ST_OK, wv_protect_at(self->fd, v, WV_GRAN, WCOPY));
+		} else {
+			ASSERT_HEX(WINVM_STATUS_NO_MEMORY, st);
+			injected++;
+			for (i = 0; i < 8; i++) {
+				ASSERT_NT(ST_OK, wv_query(self->fd, v + i * WV_PAGE, &q));
+				ASSERT_HEX(i == 3 ? RW : WCOPY, q.protect) TH_LOG("page %llu after failure %d",
+										  (unsigned long long)i, n);
+			}
+		}
+		if (left > 0)
+			break;
+	}
+	TH_LOG("%d injected failures", injected);
+	ASSERT_EQ(MAGIC, *(volatile uint32_t *)PTR(v + 3 * WV_PAGE));
+	ASSERT_NT(ST_OK, wv_unmap(self->fd, v));
+	close(sfd);
+}
+
 TEST_HARNESS_MAIN
