@@ -12,30 +12,6 @@
 
 #define MAGIC	0x600dcafeu
 
-/* A 64K winvm allocation in a fenced hole, committed RW, with data. */
-static uint64_t fenced_alloc(struct __test_metadata *_metadata, int fd)
-{
-	uint64_t hole, a;
-	int i;
-
-	ASSERT_HOLE(hole, WV_GRAN);
-	a = wv_must_alloc(fd, hole, WV_GRAN, RESERVE | COMMIT, RW);
-	ASSERT_HEX(hole, a);
-	for (i = 0; i < 16; i++)
-		*(volatile uint32_t *)PTR(a + i * WV_PAGE) = MAGIC + i;
-	return a;
-}
-
-static bool data_intact(uint64_t a)
-{
-	int i;
-
-	for (i = 0; i < 16; i++)
-		if (*(volatile uint32_t *)PTR(a + i * WV_PAGE) != MAGIC + i)
-			return false;
-	return true;
-}
-
 /* mprotect() cannot change winvm protections behind its back. */
 TEST_F(winvm, mprotect_refused)
 {
@@ -43,7 +19,7 @@ TEST_F(winvm, mprotect_refused)
 		PROT_READ, PROT_NONE, PROT_READ | PROT_EXEC,
 		PROT_READ | PROT_WRITE | PROT_EXEC,
 	};
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(prots); i++) {
@@ -55,13 +31,13 @@ TEST_F(winvm, mprotect_refused)
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
 	wv_fault_reset();
 	ASSERT_TRUE(wv_try_write(PTR(a + 3 * WV_PAGE + 8), 1));
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 }
 
 /* munmap() of the whole allocation is allowed; winvm forgets it. */
 TEST_F(winvm, munmap_whole_allocation)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 
 	ASSERT_EQ(0, munmap(PTR(a), WV_GRAN));
 	ASSERT_VQ(self->fd, a, a, 0, 0, WV_GRAN, WINVM_MEM_FREE, NOACCESS, 0);
@@ -76,7 +52,7 @@ TEST_F(winvm, munmap_whole_allocation)
 /* munmap() of part of an allocation is refused. */
 TEST_F(winvm, munmap_partial_refused)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 
 	ASSERT_EQ(-1, munmap(PTR(a + WV_PAGE), WV_PAGE));
 	ASSERT_EQ(EINVAL, errno);
@@ -85,13 +61,13 @@ TEST_F(winvm, munmap_partial_refused)
 	ASSERT_EQ(-1, munmap(PTR(a + WV_GRAN - WV_PAGE), WV_PAGE));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 }
 
 /* mremap() in any form is refused. */
 TEST_F(winvm, mremap_refused)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 	void *target = mmap(NULL, 2 * WV_GRAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	ASSERT_NE(MAP_FAILED, target);
@@ -102,25 +78,25 @@ TEST_F(winvm, mremap_refused)
 	ASSERT_EQ(MAP_FAILED, mremap(PTR(a + WV_PAGE), WV_PAGE, WV_PAGE,
 				     MREMAP_MAYMOVE | MREMAP_FIXED, target));
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 }
 
 /* MADV_DONTNEED succeeds and loses nothing: the backing is shared. */
 TEST_F(winvm, madvise_dontneed_keeps_data)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 
 	ASSERT_EQ(0, madvise(PTR(a), WV_GRAN, MADV_DONTNEED));
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 	ASSERT_EQ(0, madvise(PTR(a + 2 * WV_PAGE), WV_PAGE, MADV_DONTNEED));
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
 }
 
 /* mmap(MAP_FIXED) over part of an allocation is refused. */
 TEST_F(winvm, mmap_fixed_partial_refused)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 
 	ASSERT_EQ(MAP_FAILED, mmap(PTR(a + WV_PAGE), WV_PAGE, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
@@ -131,13 +107,13 @@ TEST_F(winvm, mmap_fixed_partial_refused)
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	ASSERT_TRUE(errno == EINVAL || errno == ENOMEM);
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 }
 
 /* mmap(MAP_FIXED) over the whole allocation replaces it. */
 TEST_F(winvm, mmap_fixed_whole_replaces)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 	struct winvm_query_args q;
 
 	ASSERT_EQ(PTR(a), mmap(PTR(a), WV_GRAN, PROT_READ | PROT_WRITE,
@@ -162,7 +138,7 @@ TEST_F(winvm, mmap_fixed_whole_replaces)
  */
 TEST_F(winvm, fork_child_has_no_winvm_ranges)
 {
-	uint64_t a = fenced_alloc(_metadata, self->fd);
+	uint64_t a = wv_must_filled(self->fd, MAGIC);
 	pid_t pid = fork();
 
 	ASSERT_LE(0, pid);
@@ -187,7 +163,7 @@ TEST_F(winvm, fork_child_has_no_winvm_ranges)
 		_exit(fails);
 	}
 	ASSERT_EQ(0, wv_wait(pid));
-	ASSERT_TRUE(data_intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
 	*(volatile uint32_t *)PTR(a) = 1;
 }

@@ -20,28 +20,12 @@
  */
 static uint64_t split_alloc(struct __test_metadata *_metadata, int fd, int first, int last)
 {
-	uint64_t hole, a;
-	int i;
+	uint64_t a = wv_must_filled(fd, MAGIC);
 
-	ASSERT_HOLE(hole, WV_GRAN);
-	a = wv_must_alloc(fd, hole, WV_GRAN, RESERVE | COMMIT, RW);
-	ASSERT_HEX(hole, a);
-	for (i = 0; i < 16; i++)
-		*(volatile uint32_t *)PTR(a + i * WV_PAGE) = MAGIC + i;
 	if (last >= first)
 		ASSERT_OK(wv_protect_at(fd, a + first * WV_PAGE, (last - first + 1) * WV_PAGE,
 					EXR));
 	return a;
-}
-
-static bool intact(uint64_t a)
-{
-	int i;
-
-	for (i = 0; i < 16; i++)
-		if (*(volatile uint32_t *)PTR(a + i * WV_PAGE) != MAGIC + i)
-			return false;
-	return true;
 }
 
 /*
@@ -127,7 +111,7 @@ TEST_F(winvm, release_never_unmaps_a_foreign_mapping)
 	ASSERT_EQ(3, wv_maps_lines(a, a + WV_GRAN));
 	if (munmap(PTR(a + 6 * WV_PAGE), 4 * WV_PAGE)) {
 		/* Refused, as it should be: nothing more to check. */
-		ASSERT_TRUE(intact(a));
+		ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 		return;
 	}
 	p = mmap(PTR(a + 6 * WV_PAGE), 4 * WV_PAGE, PROT_READ | PROT_WRITE,
@@ -187,7 +171,7 @@ TEST_F(winvm, dofork_copy_gives_child_no_power_over_parent)
 	}
 	EXPECT_EQ(0, wv_wait(pid));
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_TRUE(intact(a));
+	ASSERT_TRUE(wv_filled_intact(a, MAGIC));
 	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
 }
 
@@ -573,7 +557,7 @@ static bool alloc_unchanged(int fd, uint64_t a, const char **why)
 		*why = "part of the allocation is unmapped";
 		return false;
 	}
-	if (!intact(a)) {
+	if (!wv_filled_intact(a, MAGIC)) {
 		*why = "data lost";
 		return false;
 	}
@@ -657,6 +641,18 @@ TEST_F_TIMEOUT(winvm, failed_call_changes_nothing, 300)
  * does not know, even after MEM_RELEASE.  Now such a stray VMA shows
  * nothing (SIGBUS) and the allocation itself is unchanged.
  */
+/* 1 if a refused mremap left a copy at @target: it must SIGBUS, then goes. */
+static int stray_copy_gone(struct __test_metadata *_metadata, uint64_t target)
+{
+	if (!wv_maps_lines(target, target + WV_GRAN))
+		return 0;
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(target), NULL));
+	ASSERT_EQ(SIGBUS, wv_fault.signo);
+	ASSERT_EQ(0, munmap(PTR(target), WV_GRAN));
+	return 1;
+}
+
 TEST_F_TIMEOUT(winvm, mremap_stray_copy_shows_nothing, 300)
 {
 	uint64_t a, target;
@@ -675,13 +671,7 @@ TEST_F_TIMEOUT(winvm, mremap_stray_copy_shows_nothing, 300)
 		left = fail_nth_left();
 		fail_nth(0);
 		ASSERT_EQ(MAP_FAILED, p) TH_LOG("mremap with allocation %d failing moved a winvm VMA", n);
-		if (wv_maps_lines(target, target + WV_GRAN)) {
-			strays++;
-			wv_fault_reset();
-			ASSERT_FALSE(wv_try_read(PTR(target), NULL));
-			ASSERT_EQ(SIGBUS, wv_fault.signo);
-			ASSERT_EQ(0, munmap(PTR(target), WV_GRAN));
-		}
+		strays += stray_copy_gone(_metadata, target);
 		ASSERT_TRUE(alloc_unchanged(self->fd, a, &why)) TH_LOG("allocation %d failing: %s",
 								       n, why);
 		if (left > 0)
@@ -709,13 +699,7 @@ TEST_F_TIMEOUT(winvm, mremap_stray_copy_shows_nothing, 300)
 		p = mremap(PTR(a), WV_GRAN, WV_GRAN, MREMAP_MAYMOVE | MREMAP_FIXED, PTR(target));
 		ASSERT_EQ(1, pwrite(mif, "0", 1, 0));
 		ASSERT_EQ(MAP_FAILED, p);
-		if (wv_maps_lines(target, target + WV_GRAN)) {
-			strays++;
-			wv_fault_reset();
-			ASSERT_FALSE(wv_try_read(PTR(target), NULL));
-			ASSERT_EQ(SIGBUS, wv_fault.signo);
-			ASSERT_EQ(0, munmap(PTR(target), WV_GRAN));
-		}
+		strays += stray_copy_gone(_metadata, target);
 		ASSERT_TRUE(alloc_unchanged(self->fd, a, &why)) TH_LOG("try %d: %s", n, why);
 	}
 	fi_knob("failslab/probability", "0");

@@ -514,6 +514,37 @@ static inline uint64_t wv_fenced_hole(uint64_t size)
 	ASSERT_NE(0ULL, var) TH_LOG("no hole of 0x%llx bytes", (unsigned long long)(size)); \
 } while (0)
 
+/*
+ * A 64K allocation in a fenced hole, committed RW, page i holding the
+ * 32-bit word @magic + i, so a test can tell later whether any page lost
+ * or changed its data (wv_filled_intact()).
+ */
+#define wv_must_filled(fd, magic)	__wv_must_filled(_metadata, fd, magic)
+
+static inline uint64_t __wv_must_filled(struct __test_metadata *_metadata, int fd,
+					uint32_t magic)
+{
+	uint64_t hole, a;
+	int i;
+
+	ASSERT_HOLE(hole, WV_GRAN);
+	a = wv_must_alloc(fd, hole, WV_GRAN, RESERVE | COMMIT, RW);
+	ASSERT_HEX(hole, a);
+	for (i = 0; i < 16; i++)
+		*(volatile uint32_t *)PTR(a + i * WV_PAGE) = magic + i;
+	return a;
+}
+
+static inline bool wv_filled_intact(uint64_t a, uint32_t magic)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (*(volatile uint32_t *)PTR(a + i * WV_PAGE) != magic + i)
+			return false;
+	return true;
+}
+
 /* Number of /proc/self/maps lines that overlap [start, end). */
 static inline int wv_maps_lines(uint64_t start, uint64_t end)
 {
