@@ -9,6 +9,8 @@
 
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
 #include <linux/magic.h>
 #include <linux/module.h>
 #include <linux/mount.h>
@@ -28,13 +30,19 @@
  * never revive a section whose last handle is closing.
  */
 static DEFINE_MUTEX(winvm_names_lock);
-static LIST_HEAD(winvm_names);
+/*
+ * Hashed by (namespace, uid, name): a lookup costs the same however many
+ * names other users made (one user must not slow everybody's opens).
+ */
+static DEFINE_HASHTABLE(winvm_names, 10);
 
 struct winvm_name {
-	struct list_head node;
+	struct hlist_node node;
 	struct user_namespace *ns;	/* NULL in the global namespace */
-	kuid_t uid;
+	kuid_t uid;			/* creator's euid; the key of a local name */
+	u32 world;			/* SECTION_* rights of other users (Global) */
 	u32 len;
+	u32 hash;
 	struct winvm_section *sec;
 	char str[];
 };
@@ -65,7 +73,7 @@ static void winvm_handle_drop(struct winvm_section *sec)
 	mutex_lock(&winvm_names_lock);
 	if (!--sec->handles && sec->name) {
 		name = sec->name;
-		list_del(&name->node);
+		hash_del(&name->node);
 		sec->name = NULL;
 	}
 	mutex_unlock(&winvm_names_lock);
@@ -329,6 +337,9 @@ static struct winvm_name *winvm_name_get(u64 uptr, u32 len, u32 flags, u32 *stat
 	name->uid = current_euid();
 	if (!(flags & WINVM_SECTION_GLOBAL))
 		name->ns = get_user_ns(current_user_ns());
+	/* Local names are per (namespace, uid); Global ones are one space. */
+	name->hash = jhash(name->str, len, name->ns ? from_kuid(&init_user_ns, name->uid) : 0);
+	name->hash = jhash_2words(name->hash, (u32)(unsigned long)name->ns, 0);
 	*status = WINVM_STATUS_SUCCESS;
 	return name;
 }
@@ -345,7 +356,7 @@ static struct winvm_name *winvm_name_find(const struct winvm_name *key)
 	struct winvm_name *n;
 
 	lockdep_assert_held(&winvm_names_lock);
-	list_for_each_entry(n, &winvm_names, node) {
+	hash_for_each_possible(winvm_names, n, node, key->hash) {
 		if (n->ns != key->ns || n->len != key->len ||
 		    memcmp(n->str, key->str, key->len))
 			continue;
@@ -354,6 +365,52 @@ static struct winvm_name *winvm_name_find(const struct winvm_name *key)
 		return n;
 	}
 	return NULL;
+}
+
+/*
+ * The rights the caller holds on @n, its security descriptor: everything
+ * for the creator's uid and for CAP_SYS_ADMIN (Windows' default DACL grants
+ * the creator and the administrators), world_access for everybody else.
+ * Local names are found only by their creator's uid, so this matters for
+ * Global ones.
+ */
+static u32 winvm_name_rights(const struct winvm_name *n)
+{
+	if (uid_eq(n->uid, current_euid()) || capable(CAP_SYS_ADMIN))
+		return WINVM_SECTION_ACCESS_ALL;
+	return n->world;
+}
+
+/*
+ * Open the existing section named like @key with @access: a new handle and
+ * STATUS_OBJECT_NAME_EXISTS, or OBJECT_NAME_NOT_FOUND, or ACCESS_DENIED
+ * when the name's security descriptor or the section's protection does not
+ * allow @access (facts 92, 96).  Only an explicit open (@opening) checks
+ * the section's protection; CreateFileMapping of an existing name does not.
+ */
+static u32 winvm_name_open(const struct winvm_name *key, u32 access, bool opening,
+			   struct winvm_call *call, s32 *fd)
+{
+	struct winvm_section *sec = NULL;
+	struct winvm_name *n;
+	u32 status;
+
+	mutex_lock(&winvm_names_lock);
+	n = winvm_name_find(key);
+	if (n && !(access & ~winvm_name_rights(n))) {
+		sec = n->sec;
+		kref_get(&sec->ref);
+	}
+	mutex_unlock(&winvm_names_lock);
+	if (!sec)
+		return n ? WINVM_STATUS_ACCESS_DENIED : WINVM_STATUS_OBJECT_NAME_NOT_FOUND;
+	if (opening && (access & WINVM_SECTION_MAP_WRITE) &&
+	    !winvm_prot_writes_file(sec->protect)) {
+		winvm_section_put(sec);
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	status = winvm_handle_new(sec, access, call, fd);
+	return status ? status : WINVM_STATUS_OBJECT_NAME_EXISTS;
 }
 
 u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
@@ -366,8 +423,10 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 
 	args->existed = 0;
 
-	if (args->flags & ~WINVM_SECTION_GLOBAL || args->pad ||
-	    args->reserved[0] || args->reserved[1])
+	if (args->flags & ~WINVM_SECTION_GLOBAL || args->reserved[0] || args->reserved[1])
+		return WINVM_STATUS_INVALID_PARAMETER;
+	if ((args->world_access & ~WINVM_SECTION_RIGHTS) ||
+	    (args->world_access && (!args->name || !(args->flags & WINVM_SECTION_GLOBAL))))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!args->name && args->name_len)
 		return WINVM_STATUS_OBJECT_NAME_INVALID;
@@ -389,21 +448,13 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 		name = winvm_name_get(args->name, args->name_len, args->flags, &status);
 		if (!name)
 			return status;
-		mutex_lock(&winvm_names_lock);
-		old = winvm_name_find(name);
-		if (old) {
-			/* An existing name wins: hand out its section (fact 92). */
-			sec = old->sec;
-			kref_get(&sec->ref);
-			mutex_unlock(&winvm_names_lock);
+		name->world = args->world_access;
+		status = winvm_name_open(name, access, false, call, &args->fd);
+		if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND) {
 			winvm_name_free(name);
-			status = winvm_handle_new(sec, access, call, &args->fd);
-			if (status)
-				return status;
-			args->existed = 1;
-			return WINVM_STATUS_OBJECT_NAME_EXISTS;
+			args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
+			return status;
 		}
-		mutex_unlock(&winvm_names_lock);
 	}
 
 	sec = winvm_section_alloc();
@@ -433,22 +484,22 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 	if (name) {
 		mutex_lock(&winvm_names_lock);
 		old = winvm_name_find(name);
+		if (!old) {
+			name->sec = sec;
+			sec->name = name;
+			hash_add(winvm_names, &name->node, name->hash);
+		}
+		mutex_unlock(&winvm_names_lock);
 		if (old) {
 			/* Lost a race with a creator of the same name. */
-			kref_get(&old->sec->ref);
-			mutex_unlock(&winvm_names_lock);
 			winvm_section_put(sec);
+			status = winvm_name_open(name, access, false, call, &args->fd);
 			winvm_name_free(name);
-			status = winvm_handle_new(old->sec, access, call, &args->fd);
-			if (status)
-				return status;
-			args->existed = 1;
-			return WINVM_STATUS_OBJECT_NAME_EXISTS;
+			if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
+				status = WINVM_STATUS_NO_MEMORY;	/* gone again: rare */
+			args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
+			return status;
 		}
-		name->sec = sec;
-		sec->name = name;
-		list_add(&name->node, &winvm_names);
-		mutex_unlock(&winvm_names_lock);
 	}
 	return winvm_handle_new(sec, access, call, &args->fd);
 
@@ -463,8 +514,7 @@ err_name:
 u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_section_open_args *args = arg;
-	struct winvm_name *key, *n;
-	struct winvm_section *sec;
+	struct winvm_name *key;
 	u32 status, access;
 
 	if (args->flags & ~WINVM_SECTION_GLOBAL || args->pad ||
@@ -476,20 +526,9 @@ u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	key = winvm_name_get(args->name, args->name_len, args->flags, &status);
 	if (!key)
 		return status;
-	mutex_lock(&winvm_names_lock);
-	n = winvm_name_find(key);
-	sec = n ? n->sec : NULL;
-	if (sec)
-		kref_get(&sec->ref);
-	mutex_unlock(&winvm_names_lock);
+	status = winvm_name_open(key, access, true, call, &args->fd);
 	winvm_name_free(key);
-	if (!sec)
-		return WINVM_STATUS_OBJECT_NAME_NOT_FOUND;
-	if ((access & WINVM_SECTION_MAP_WRITE) && !winvm_prot_writes_file(sec->protect)) {
-		winvm_section_put(sec);
-		return WINVM_STATUS_ACCESS_DENIED;
-	}
-	return winvm_handle_new(sec, access, call, &args->fd);
+	return status == WINVM_STATUS_OBJECT_NAME_EXISTS ? WINVM_STATUS_SUCCESS : status;
 }
 
 u32 winvm_section_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call)

@@ -222,9 +222,12 @@ TEST_F(winvm, create_flags_and_reserved)
 	a.flags = 0x80000000u;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
 	a.flags = 0;
-	a.pad = 1;
+	/* world_access: only for Global names, only SECTION_* rights. */
+	a.world_access = WINVM_SECTION_MAP_READ;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
-	a.pad = 0;
+	a.world_access = 0x100;
+	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
+	a.world_access = 0;
 	a.reserved[0] = 1;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
 	a.reserved[0] = 0;

@@ -774,19 +774,37 @@ TEST_F(winvm, global_create_needs_cap_sys_admin)
 		  wv_sec_open(self->fd, other, MAP_R, WINVM_SECTION_GLOBAL, NULL));
 }
 
-/* Another uid: global names are visible, but it cannot create one. */
+/* Create a Global name whose security descriptor gives others @world. */
+static int global_with_world(int fd, const char *name, uint32_t world)
+{
+	struct winvm_section_create_args a = {
+		.size = 0x1000, .name = U64(name), .name_len = strlen(name),
+		.file_fd = -1, .protect = RW, .flags = WINVM_SECTION_GLOBAL,
+		.world_access = world,
+	};
+
+	return wv_sec_create_raw(fd, &a) == ST_OK ? a.fd : -1;
+}
+
+/*
+ * Another uid: it cannot create a global name, and it may open one only
+ * with the rights the name's creator gave everybody (none by default).
+ */
 TEST_F(winvm, global_name_across_uids)
 {
-	char name[64], other[64];
-	int sfd;
+	char name[64], other[64], priv[64];
+	int sfd, pfd;
 	uint64_t v;
 	pid_t pid;
 
 	NEED_ROOT();
 	wv_name(name, sizeof(name), "global-uid");
 	wv_name(other, sizeof(other), "global-uid2");
-	ASSERT_ST(ST_OK, wv_sec_create(self->fd, 0x1000, RW, 0, -1, 0, name,
-				       WINVM_SECTION_GLOBAL, &sfd));
+	wv_name(priv, sizeof(priv), "global-uid3");
+	sfd = global_with_world(self->fd, name, WINVM_SECTION_MAP_READ | WINVM_SECTION_MAP_WRITE);
+	ASSERT_LE(0, sfd);
+	ASSERT_ST(ST_OK, wv_sec_create(self->fd, 0x1000, RW, 0, -1, 0, priv,
+				       WINVM_SECTION_GLOBAL, &pfd));
 	v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
 	V32(v) = 0x1234;
 	pid = fork();
@@ -804,6 +822,17 @@ TEST_F(winvm, global_name_across_uids)
 							  WINVM_SECTION_GLOBAL, NULL)));
 		CHILD_CHECK(fails, WV_ST_IS(WINVM_STATUS_OBJECT_NAME_NOT_FOUND,
 					    wv_sec_open(ctx, name, MAP_R, 0, NULL)));
+		/* Root's default descriptor: nothing for other users. */
+		CHILD_CHECK(fails, WV_ST_IS(WINVM_STATUS_ACCESS_DENIED,
+					    wv_sec_open(ctx, priv, MAP_R, WINVM_SECTION_GLOBAL, NULL)));
+		CHILD_CHECK(fails, wv_errno == EACCES);
+		CHILD_CHECK(fails, WV_ST_IS(WINVM_STATUS_ACCESS_DENIED,
+					    wv_sec_create(ctx, 0x1000, RW, 0, -1, 0, priv,
+							  WINVM_SECTION_GLOBAL, NULL)));
+		/* Granted read and write, but not query. */
+		CHILD_CHECK(fails, WV_ST_IS(WINVM_STATUS_ACCESS_DENIED,
+					    wv_sec_open(ctx, name, WINVM_SECTION_QUERY,
+							WINVM_SECTION_GLOBAL, NULL)));
 		CHILD_CHECK(fails, WV_ST_IS(ST_OK, wv_sec_open(ctx, name, MAP_W,
 							       WINVM_SECTION_GLOBAL, &c)));
 		cv = c >= 0 ? child_map(ctx, c, MAP_W) : 0;
@@ -825,16 +854,19 @@ TEST_F(winvm, global_name_across_uids)
  */
 TEST_F(winvm, global_name_from_userns)
 {
-	char name[64], other[64];
-	int sfd;
+	char name[64], other[64], priv[64];
+	int sfd, pfd;
 	uint64_t v;
 	pid_t pid;
 
 	NEED_ROOT();
 	wv_name(name, sizeof(name), "global-ns");
 	wv_name(other, sizeof(other), "global-ns2");
-	ASSERT_ST(ST_OK, wv_sec_create(self->fd, 0x1000, RW, 0, -1, 0, name,
-				       WINVM_SECTION_GLOBAL, &sfd));
+	wv_name(priv, sizeof(priv), "global-ns3");
+	sfd = global_with_world(self->fd, name, WINVM_SECTION_MAP_WRITE);
+	ASSERT_LE(0, sfd);
+	ASSERT_ST(ST_OK, wv_sec_create(self->fd, 0x1000, RW, 0, -1, 0, priv,
+				       WINVM_SECTION_GLOBAL, &pfd));
 	v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
 	V32(v) = 0xabc;
 	pid = fork();
@@ -850,6 +882,9 @@ TEST_F(winvm, global_name_from_userns)
 		CHILD_CHECK(fails, WV_ST_IS(WINVM_STATUS_PRIVILEGE_NOT_HELD,
 					    wv_sec_create(ctx, 0x1000, RW, 0, -1, 0, other,
 							  WINVM_SECTION_GLOBAL, NULL)));
+		/* The same kernel uid: the creator, whatever the namespace. */
+		CHILD_CHECK(fails, WV_ST_IS(ST_OK, wv_sec_open(ctx, priv, MAP_R,
+							       WINVM_SECTION_GLOBAL, NULL)));
 		CHILD_CHECK(fails, WV_ST_IS(ST_OK, wv_sec_open(ctx, name, MAP_W,
 							       WINVM_SECTION_GLOBAL, &c)));
 		cv = c >= 0 ? child_map(ctx, c, MAP_W) : 0;

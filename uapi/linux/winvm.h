@@ -299,6 +299,15 @@ struct winvm_fault_info_args {
  * section fd closes, even while views remain.  Creating an existing name
  * returns the existing section with status STATUS_OBJECT_NAME_EXISTS and
  * "existed" set (ERROR_ALREADY_EXISTS).
+ *
+ * Who may open a name (its security descriptor): a name remembers its
+ * creator's effective uid.  The creator's uid and CAP_SYS_ADMIN get every
+ * right; everybody else gets the SECTION_* rights in "world_access" (0 by
+ * default: nothing, as Windows' default DACL grants only the creator and
+ * the administrators).  Opening, or creating an existing name, asks for
+ * rights the caller does not have: STATUS_ACCESS_DENIED / EACCES.
+ * world_access applies to WINVM_SECTION_GLOBAL names only (a local name is
+ * visible to its own uid alone) and must be 0 otherwise.
  */
 #define WINVM_NAME_MAX			256
 #define WINVM_SECTION_GLOBAL		0x1
@@ -315,7 +324,7 @@ struct winvm_section_create_args {
 	__s32 fd;			/* out: the section fd */
 	__u32 existed;			/* out: 1 if the name already existed */
 	__u32 status;			/* out: NTSTATUS */
-	__u32 pad;			/* must be 0 */
+	__u32 world_access;		/* in: SECTION_* for other users (Global) */
 	__u64 reserved[2];		/* must be 0 */
 };
 
