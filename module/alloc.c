@@ -61,7 +61,7 @@ struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
 	struct file *shm;
 
 	/* VM_NORESERVE: pages are charged to the toucher's memcg as they appear. */
-	shm = shmem_file_setup("winvm", size, VM_NORESERVE);
+	shm = winvm_shmem_file("winvm", size);
 	if (IS_ERR(shm))
 		return ERR_CAST(shm);
 	alloc = winvm_alloc_new(wmm, shm, protect);
@@ -126,6 +126,8 @@ static void winvm_alloc_release(struct kref *ref)
 	atomic_long_sub(alloc->runs, &alloc->wmm->runs);
 	mutex_unlock(&alloc->state_lock);
 	fput(alloc->shm);
+	if (alloc->data)
+		fput(alloc->data);
 	if (alloc->cow_file)
 		fput(alloc->cow_file);
 	if (alloc->section)
@@ -196,6 +198,8 @@ static int __winvm_state_set(struct winvm_alloc *alloc, pgoff_t first, pgoff_t l
 
 	lockdep_assert_held(&alloc->state_lock);
 	for (idx = first; ; idx = rl + 1) {
+		/* A range may hold as many runs as max_runs allows. */
+		cond_resched();
 		cur = winvm_state_run(alloc, idx, &rf, &rl);
 		if (cur) {
 			/* This run goes; what sticks out on either side stays. */
@@ -393,7 +397,14 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
  */
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
-	unmap_mapping_range(alloc->shm->f_mapping,
+	/*
+	 * Through the file the VMAs really map: an overlayfs file's own
+	 * mapping has no VMAs in it, the real file's has ours.
+	 */
+	struct file *file = alloc->data ? alloc->data : alloc->shm;
+
+	mmap_assert_locked(alloc->wmm->mm);
+	unmap_mapping_range(file->f_mapping,
 			    (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
 			    end - start, 1);
 }
@@ -428,18 +439,50 @@ bool winvm_alloc_writable(const struct winvm_alloc *alloc)
  * @fixed replaces what is there (our own VMAs, during surgery); otherwise
  * the range must be free.
  */
+/*
+ * A view is about to map [addr, addr + len) of a caller's file: let the
+ * kernel's mmap path check that file as mmap(2) would (filecheck.c).  A
+ * write-copy view writes only private copies, so it is checked as a
+ * private writable mapping, as MAP_PRIVATE would be.
+ */
+static int winvm_view_probe(struct winvm_alloc *alloc, unsigned long addr,
+			    unsigned long len, unsigned long prot, bool fixed,
+			    struct winvm_probe *p)
+{
+	struct winvm_section *sec = alloc->section;
+	bool shared = alloc->shm->f_mode & FMODE_WRITE;
+
+	p->addr = 0;
+	/* Pagefile-backed sections are our own shmem: no caller's file. */
+	if (!sec || !(sec->attributes & WINVM_SEC_FILE))
+		return 0;
+	/* A new range is probed in place; surgery's range is ours already. */
+	return winvm_probe_begin(p, sec->file, fixed ? 0 : addr, len,
+				 (u64)winvm_pgoff(alloc, addr) << PAGE_SHIFT, prot,
+				 shared || !alloc->cow_file ? MAP_SHARED : MAP_PRIVATE);
+}
+
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed)
 {
 	unsigned long prot = PROT_READ | (exec ? PROT_EXEC : 0);
 	unsigned long flags = MAP_SHARED | (fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+	struct file *mapper = wmm->mapper_ro;
+	struct winvm_probe probe;
 	unsigned long ret;
 	int tries;
 
 	lockdep_assert_held(&wmm->op_lock);
 	/* Views that can never write their section get no VM_WRITE at all. */
-	if (winvm_alloc_writable(alloc))
+	if (winvm_alloc_writable(alloc)) {
 		prot |= PROT_WRITE;
+		mapper = wmm->mapper;
+	}
+	ret = winvm_view_probe(alloc, addr, len, prot, fixed, &probe);
+	if (ret)
+		return (int)ret;
+	if (probe.addr && probe.addr == addr)
+		flags = MAP_SHARED | MAP_FIXED;	/* our VMA replaces the probe */
 	wmm->map_alloc = alloc;
 	alloc->surgeon = current;
 	/*
@@ -448,13 +491,19 @@ int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	 * allocation failures are mostly transient.
 	 */
 	for (tries = 0; tries < (fixed ? 3 : 1); tries++) {
-		ret = vm_mmap(wmm->mapper, addr, len, prot, flags,
+		ret = vm_mmap(mapper, addr, len, prot, flags,
 			      (unsigned long)winvm_pgoff(alloc, addr) << PAGE_SHIFT);
+		/* The VMA is linked (or gone): its own count holds writers now. */
+		if (wmm->map_writable) {
+			mapping_unmap_writable(wmm->map_writable);
+			wmm->map_writable = NULL;
+		}
 		if (ret != (unsigned long)-ENOMEM)
 			break;
 	}
 	alloc->surgeon = NULL;
 	wmm->map_alloc = NULL;
+	winvm_probe_end(&probe);
 	if (IS_ERR_VALUE(ret))
 		return (int)ret;
 	if (WARN_ON_ONCE(ret != addr))
@@ -482,11 +531,21 @@ static int winvm_runs_add(struct winvm_runs *r, unsigned long start,
 		return 0;
 	}
 	if (r->n == r->cap) {
-		v = krealloc_array(r->v, r->cap ? r->cap * 2 : 16, sizeof(*v), GFP_KERNEL);
+		/*
+		 * As many runs as the caller made VMAs or page-state runs: grow
+		 * by hand with kvmalloc, since krealloc warns past the page
+		 * allocator's largest order and kvrealloc differs by kernel.
+		 */
+		unsigned int cap = r->cap ? r->cap * 2 : 16;
+
+		v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!v)
 			return -ENOMEM;
+		if (r->n)
+			memcpy(v, r->v, r->n * sizeof(*v));
+		kvfree(r->v);
 		r->v = v;
-		r->cap = r->cap ? r->cap * 2 : 16;
+		r->cap = cap;
 	}
 	r->v[r->n++] = (struct winvm_run){ start, end, cls };
 	return 0;
@@ -515,7 +574,7 @@ int winvm_remap_all(struct winvm_mm *wmm, struct winvm_alloc *alloc)
 	for (i = 0; i < have.n && !ret; i++)
 		ret = winvm_map_range(wmm, alloc, have.v[i].start,
 				      have.v[i].end - have.v[i].start, have.v[i].cls, true);
-	kfree(have.v);
+	kvfree(have.v);
 	return ret;
 }
 
@@ -528,12 +587,13 @@ static int winvm_exec_plan(struct winvm_alloc *alloc, unsigned long start,
 			   unsigned long end, int fallback, struct winvm_runs *plan)
 {
 	pgoff_t idx, next, stop = winvm_pgoff(alloc, end);
-	unsigned int i;
+	unsigned int i, j;
 	int ret = 0, cls;
 	u32 st;
 
 	mutex_lock(&alloc->state_lock);
 	for (idx = winvm_pgoff(alloc, start); idx < stop && !ret; idx = next) {
+		cond_resched();
 		st = winvm_eff_span(alloc, idx, stop, &next);
 		if (!(st & WINVM_PS_COMMIT))
 			cls = -1;
@@ -558,17 +618,15 @@ static int winvm_exec_plan(struct winvm_alloc *alloc, unsigned long start,
 			plan->v[i].cls = cls;
 		cls = plan->v[i].cls;
 	}
-	/* Merge neighbours that now agree. */
-	for (i = 1; i < plan->n; ) {
-		if (plan->v[i].cls == plan->v[i - 1].cls) {
-			plan->v[i - 1].end = plan->v[i].end;
-			memmove(&plan->v[i], &plan->v[i + 1],
-				(plan->n - i - 1) * sizeof(plan->v[0]));
-			plan->n--;
-		} else {
-			i++;
-		}
+	/* Merge neighbours that now agree, in one pass (n is caller-sized). */
+	for (i = 1, j = 0; i < plan->n; i++) {
+		if (plan->v[i].cls == plan->v[j].cls)
+			plan->v[j].end = plan->v[i].end;
+		else
+			plan->v[++j] = plan->v[i];
 	}
+	if (plan->n)
+		plan->n = j + 1;
 	return 0;
 }
 
@@ -615,25 +673,20 @@ int winvm_sync_exec(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	 * matches it; anything else is remapped, which also merges VMAs that
 	 * were split earlier and now agree again.
 	 */
-	for (i = 0; i < plan.n && !ret; i++) {
-		bool ok = false;
-
-		for (j = 0; j < have.n; j++) {
-			if (have.v[j].start == plan.v[i].start &&
-			    have.v[j].end == plan.v[i].end &&
-			    have.v[j].cls == plan.v[i].cls) {
-				ok = true;
-				break;
-			}
-		}
-		if (!ok)
-			ret = winvm_map_range(wmm, alloc, plan.v[i].start,
-					      plan.v[i].end - plan.v[i].start,
-					      plan.v[i].cls, true);
+	/* Both lists are sorted by address: walk them together (n is caller-sized). */
+	for (i = 0, j = 0; i < plan.n && !ret; i++) {
+		while (j < have.n && have.v[j].start < plan.v[i].start)
+			j++;
+		if (j < have.n && have.v[j].start == plan.v[i].start &&
+		    have.v[j].end == plan.v[i].end && have.v[j].cls == plan.v[i].cls)
+			continue;
+		ret = winvm_map_range(wmm, alloc, plan.v[i].start,
+				      plan.v[i].end - plan.v[i].start, plan.v[i].cls, true);
+		cond_resched();
 	}
 out:
-	kfree(have.v);
-	kfree(plan.v);
+	kvfree(have.v);
+	kvfree(plan.v);
 	return ret;
 }
 
@@ -661,6 +714,8 @@ struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigne
 	kref_get(&alloc->wmm->ref);
 	tail->wmm = alloc->wmm;
 	tail->shm = get_file(alloc->shm);
+	if (alloc->data)
+		tail->data = get_file(alloc->data);
 	tail->shm_ops = alloc->shm_ops;
 	tail->origin = alloc->origin;
 	tail->base = at;
@@ -760,9 +815,45 @@ const struct vm_operations_struct winvm_vm_ops = {
 };
 
 /*
- * The mapper file only ever reaches vm_mmap() from winvm_map_range(); it
- * trades itself for the allocation's shmem file and puts our vm_ops over
- * shmem's.  No ->map_pages: it would map pages without asking ->fault.
+ * After the backing file's ->mmap: take the VMA over if what it made is
+ * ordinary page cache, and, for a VM_SHARED VMA, register it as a writer
+ * of that file the way mmap_region() does for the file it maps
+ * (mapping_map_writable(), which fails on F_SEAL_WRITE; the VMA's own count
+ * replaces it once linked, see winvm_map_range()).  The core counts a
+ * VM_SHARED VMA as a writer even when it may not write (6.1), so this
+ * applies to write-copy views too.
+ */
+static int winvm_vma_take(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+			  struct vm_area_struct *vma)
+{
+	int ret = winvm_vma_backable(vma);
+
+	if (ret)
+		return ret;
+	/* Every VMA of an allocation maps the same data, whatever ->mmap does. */
+	if (alloc->data && file_inode(alloc->data) != file_inode(vma->vm_file))
+		return -EINVAL;
+	if (vma->vm_flags & VM_SHARED) {
+		ret = mapping_map_writable(vma->vm_file->f_mapping);
+		if (ret)
+			return ret;
+		wmm->map_writable = vma->vm_file->f_mapping;
+	}
+	if (!alloc->data)
+		alloc->data = get_file(vma->vm_file);
+	alloc->shm_ops = vma->vm_ops;
+	vma->vm_ops = &winvm_vm_ops;
+	vma->vm_private_data = alloc;
+	kref_get(&alloc->ref);
+	return 0;
+}
+
+/*
+ * The mapper files only ever reach vm_mmap() from winvm_map_range(); they
+ * trade themselves for the allocation's file and put our vm_ops over that
+ * file's.  No ->map_pages: it would map pages without asking ->fault.
+ * The kernel's checks of the real file ran in the probe (filecheck.c); the
+ * mode and noexec checks here only keep this function safe on its own.
  */
 static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -770,14 +861,11 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 	struct winvm_alloc *alloc = wmm->map_alloc;
 	int ret;
 
+	mmap_assert_write_locked(vma->vm_mm);
 	if (!alloc || READ_ONCE(alloc->surgeon) != current)
 		return -ENODEV;
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	/*
-	 * do_mmap() checked the mapper, not the file we swap in: apply the
-	 * backing file's own open mode and noexec mount here.
-	 */
 	/* (Write-copy views write only their private copies.) */
 	if ((vma->vm_flags & VM_WRITE) && !(alloc->shm->f_mode & FMODE_WRITE) &&
 	    !alloc->cow_file)
@@ -796,11 +884,7 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 	ret = alloc->shm->f_op->mmap(alloc->shm, vma);
 	if (ret)
 		return ret;
-	alloc->shm_ops = vma->vm_ops;
-	vma->vm_ops = &winvm_vm_ops;
-	vma->vm_private_data = alloc;
-	kref_get(&alloc->ref);
-	return 0;
+	return winvm_vma_take(wmm, alloc, vma);
 }
 
 const struct file_operations winvm_mapper_fops = {

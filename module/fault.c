@@ -5,6 +5,8 @@
  * the per-thread fault records userspace reads to tell them apart.
  */
 
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -57,26 +59,78 @@ static bool winvm_access_ok(u32 st, u32 access)
 }
 
 /*
+ * Records are keyed by thread id and taken by that thread's handler; a
+ * thread that dies (or never asks) leaves its record behind.  So that
+ * they cannot pile up (T-REC), the records of threads that are gone are
+ * dropped whenever the table reaches its size limit, which then grows with
+ * the live threads that hold records, from WINVM_FAULT_RECS_MIN up to
+ * WINVM_FAULT_RECS_MAX.
+ */
+#define WINVM_FAULT_RECS_MAX	65536
+
+static bool winvm_tid_alive(struct winvm_mm *wmm, unsigned long tid)
+{
+	struct task_struct *task;
+	bool alive;
+
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(tid, &init_pid_ns), PIDTYPE_PID);
+	alive = task && READ_ONCE(task->mm) == wmm->mm;
+	rcu_read_unlock();
+	return alive;
+}
+
+/* Make room for one more record; false if even live threads fill the table. */
+static bool winvm_faults_room(struct winvm_mm *wmm)
+{
+	struct winvm_fault_rec *rec;
+	unsigned long tid;
+	long cap = READ_ONCE(wmm->faults_cap);
+
+	if (atomic_long_read(&wmm->nfaults) < cap)
+		return true;
+	xa_for_each(&wmm->faults, tid, rec) {
+		if (winvm_tid_alive(wmm, tid))
+			continue;
+		rec = xa_erase(&wmm->faults, tid);
+		if (rec) {
+			kfree(rec);
+			atomic_long_dec(&wmm->nfaults);
+		}
+	}
+	/* Mostly live threads: grow, so pruning stays rare. */
+	if (atomic_long_read(&wmm->nfaults) >= cap / 2 && cap < WINVM_FAULT_RECS_MAX)
+		WRITE_ONCE(wmm->faults_cap, cap * 2);
+	return atomic_long_read(&wmm->nfaults) < READ_ONCE(wmm->faults_cap);
+}
+
+/*
  * Remember what the faulting thread hit, so its SIGSEGV handler can ask.
  * Best effort: without memory the handler sees a plain access violation.
  */
 static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
 			       u32 access, u32 status)
 {
+	unsigned long tid = task_pid_nr(current);
 	struct winvm_fault_rec *rec, *old;
 
+	if (!xa_load(&wmm->faults, tid) && !winvm_faults_room(wmm))
+		return;
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
 	if (!rec)
 		return;
 	rec->address = addr;
 	rec->access = access;
 	rec->status = status;
-	old = xa_store(&wmm->faults, task_pid_nr(current), rec, GFP_KERNEL_ACCOUNT);
+	old = xa_store(&wmm->faults, tid, rec, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		kfree(rec);
 		return;
 	}
-	kfree(old);
+	if (old)
+		kfree(old);
+	else
+		atomic_long_inc(&wmm->nfaults);
 }
 
 /*
@@ -169,6 +223,7 @@ u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	rec = xa_erase(&wmm->faults, task_pid_nr(current));
 	if (!rec)
 		return WINVM_STATUS_NOT_FOUND;
+	atomic_long_dec(&wmm->nfaults);
 	args->address = rec->address;
 	args->access = rec->access;
 	args->fault_status = rec->status;

@@ -16,6 +16,7 @@
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -114,6 +115,7 @@ static void winvm_mm_release(struct kref *ref)
 		kfree(rec);
 	xa_destroy(&wmm->faults);
 	fput(wmm->mapper);
+	fput(wmm->mapper_ro);
 	mmdrop(wmm->mm);
 	kfree(wmm);
 }
@@ -123,47 +125,63 @@ void winvm_mm_put(struct winvm_mm *wmm)
 	kref_put_mutex(&wmm->ref, winvm_mm_release, &winvm_mms_lock);
 }
 
+/*
+ * A mapper file for @wmm, opened with @flags.  Each pins the module (its
+ * fput drops the reference): our vm_ops must outlive every VMA, and the
+ * winvm_mm, which owns the mappers, lives as long as any allocation does.
+ */
+static struct file *winvm_mapper_new(struct winvm_mm *wmm, int flags)
+{
+	struct inode *inode;
+	struct file *file;
+
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENOENT);
+	inode = alloc_anon_inode(winvm_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		module_put(THIS_MODULE);
+		return ERR_CAST(inode);
+	}
+	file = alloc_file_pseudo(inode, winvm_mnt, "winvm", flags, &winvm_mapper_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		module_put(THIS_MODULE);
+		return file;
+	}
+	file->private_data = wmm;
+	return file;
+}
+
 static struct winvm_mm *winvm_mm_create(struct mm_struct *mm)
 {
 	struct winvm_mm *wmm;
-	struct inode *inode;
 	struct file *file;
 
 	wmm = kzalloc(sizeof(*wmm), GFP_KERNEL_ACCOUNT);
 	if (!wmm)
 		return ERR_PTR(-ENOMEM);
-
-	/*
-	 * The mapper pins the module (its fput drops the reference): our
-	 * vm_ops must outlive every VMA, and the winvm_mm, which owns the
-	 * mapper, lives as long as any allocation does.
-	 */
-	if (!try_module_get(THIS_MODULE)) {
-		kfree(wmm);
-		return ERR_PTR(-ENOENT);
-	}
-	inode = alloc_anon_inode(winvm_mnt->mnt_sb);
-	if (IS_ERR(inode)) {
-		module_put(THIS_MODULE);
-		kfree(wmm);
-		return ERR_CAST(inode);
-	}
-	file = alloc_file_pseudo(inode, winvm_mnt, "winvm", O_RDWR, &winvm_mapper_fops);
-	if (IS_ERR(file)) {
-		iput(inode);
-		module_put(THIS_MODULE);
-		kfree(wmm);
-		return ERR_CAST(file);
-	}
-	file->private_data = wmm;
+	file = winvm_mapper_new(wmm, O_RDWR);
+	if (IS_ERR(file))
+		goto err_free;
+	wmm->mapper = file;
+	file = winvm_mapper_new(wmm, O_RDONLY);
+	if (IS_ERR(file))
+		goto err_mapper;
+	wmm->mapper_ro = file;
 
 	kref_init(&wmm->ref);
 	mutex_init(&wmm->op_lock);
 	xa_init(&wmm->faults);
-	wmm->mapper = file;
+	wmm->faults_cap = WINVM_FAULT_RECS_MIN;
 	mmgrab(mm);
 	wmm->mm = mm;
 	return wmm;
+
+err_mapper:
+	fput(wmm->mapper);
+err_free:
+	kfree(wmm);
+	return ERR_CAST(file);
 }
 
 /* Find or create the winvm_mm of @mm; returns it with a reference held. */
@@ -192,6 +210,7 @@ static struct winvm_mm *winvm_mm_get(struct mm_struct *mm)
 			kref_get(&wmm->ref);
 			mutex_unlock(&winvm_mms_lock);
 			fput(fresh->mapper);
+			fput(fresh->mapper_ro);
 			mmdrop(fresh->mm);
 			kfree(fresh);
 			return wmm;
@@ -380,6 +399,33 @@ static struct miscdevice winvm_misc = {
 	.mode		= 0666,
 };
 
+/*
+ * winvm's own shmem (private allocations, pagefile-backed sections,
+ * write-copy copies) lives on a private tmpfs mounted huge=never: a huge
+ * folio could be mapped by one PMD, and one fault would then map 512 pages
+ * without asking ->fault about 511 of them (T-THP).  The system's shmem
+ * (shmem_enabled, MADV_HUGEPAGE clearing VM_NOHUGEPAGE) has no say here.
+ */
+static struct vfsmount *winvm_shm_mnt;
+
+static struct vfsmount *winvm_shm_mount(void)
+{
+	struct file_system_type *type = get_fs_type("tmpfs");
+	char opts[] = "huge=never";
+
+	if (!type)
+		return ERR_PTR(-ENODEV);
+	/* Without THP tmpfs knows no huge= option, and needs none. */
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		return vfs_kern_mount(type, SB_KERNMOUNT, "winvm", NULL);
+	return vfs_kern_mount(type, SB_KERNMOUNT, "winvm", opts);
+}
+
+struct file *winvm_shmem_file(const char *name, loff_t size)
+{
+	return shmem_file_setup_with_mnt(winvm_shm_mnt, name, size, VM_NORESERVE);
+}
+
 static int __init winvm_init(void)
 {
 	int ret;
@@ -387,17 +433,27 @@ static int __init winvm_init(void)
 	winvm_mnt = kern_mount(&winvm_fs_type);
 	if (IS_ERR(winvm_mnt))
 		return PTR_ERR(winvm_mnt);
-	ret = misc_register(&winvm_misc);
-	if (ret) {
-		kern_unmount(winvm_mnt);
-		return ret;
+	winvm_shm_mnt = winvm_shm_mount();
+	if (IS_ERR(winvm_shm_mnt)) {
+		ret = PTR_ERR(winvm_shm_mnt);
+		goto err_mnt;
 	}
+	ret = misc_register(&winvm_misc);
+	if (ret)
+		goto err_shm;
 	return 0;
+
+err_shm:
+	kern_unmount(winvm_shm_mnt);
+err_mnt:
+	kern_unmount(winvm_mnt);
+	return ret;
 }
 
 static void __exit winvm_exit(void)
 {
 	misc_deregister(&winvm_misc);
+	kern_unmount(winvm_shm_mnt);
 	kern_unmount(winvm_mnt);
 }
 

@@ -58,9 +58,16 @@ static struct winvm_saved *winvm_state_save(struct winvm_alloc *alloc, pgoff_t f
 	unsigned int n = 0;
 
 	lockdep_assert_held(&alloc->state_lock);
-	for (idx = first; idx < stop; idx = next, n++)
+	for (idx = first; idx < stop; idx = next, n++) {
+		cond_resched();
 		winvm_state_span(alloc, idx, stop, &next);
-	saved = kmalloc(struct_size(saved, run, n), GFP_KERNEL_ACCOUNT);
+	}
+	/*
+	 * n follows the caller's page-state runs (up to max_runs and the gaps
+	 * between them): far more than kmalloc may be asked for without a
+	 * warning, so vmalloc when large and never warn (threat model, T-ALLOC).
+	 */
+	saved = kvmalloc(struct_size(saved, run, n), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!saved)
 		return NULL;
 	saved->n = n;
@@ -363,7 +370,7 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 		ret = winvm_sync_exec(wmm, alloc, start, end);
 	if (!status && ret && saved)
 		winvm_state_restore(wmm, alloc, saved, start, end);
-	kfree(saved);
+	kvfree(saved);
 	winvm_alloc_put(alloc);
 	if (status)
 		return status;
@@ -736,7 +743,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	mutex_unlock(&alloc->state_lock);
 	if (ret) {
 		mmap_write_unlock(mm);
-		kfree(saved);
+		kvfree(saved);
 		return winvm_errno_status(ret);
 	}
 	args->old_protect = winvm_visible_protect(alloc, st);
@@ -753,7 +760,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		ret = winvm_sync_exec(wmm, alloc, start, end);
 	if (ret)
 		winvm_state_restore(wmm, alloc, saved, start, end);
-	kfree(saved);
+	kvfree(saved);
 	winvm_alloc_put(alloc);
 	if (ret)
 		return winvm_errno_status(ret);

@@ -13,6 +13,7 @@
 #include <linux/jhash.h>
 #include <linux/magic.h>
 #include <linux/module.h>
+#include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -254,17 +255,55 @@ static bool winvm_noexec(struct file *file)
 	       (file->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
 }
 
+/*
+ * Would mmap(2) map @file the way views of a @prot section will?  Asked of
+ * the kernel itself with a probe mapping (filecheck.c): LSMs and IMA, seals,
+ * append-only and the rest answer here, at NtCreateSection, as Windows
+ * checks the file's access when the section is made.  Every view asks
+ * again for its own protection.
+ */
+static u32 winvm_section_file_probe(struct file *file, u32 prot)
+{
+	unsigned long mprot = PROT_READ;
+	struct winvm_probe probe;
+	int ret;
+
+	if (winvm_prot_writes_file(prot))
+		mprot |= PROT_WRITE;
+	if (winvm_is_exec_prot(prot))
+		mprot |= PROT_EXEC;
+	/* Write-copy sections only ever have private-writing views. */
+	ret = winvm_probe_begin(&probe, file, 0, PAGE_SIZE, 0, mprot,
+				prot == WINVM_PAGE_WRITECOPY ||
+				prot == WINVM_PAGE_EXECUTE_WRITECOPY ? MAP_PRIVATE : MAP_SHARED);
+	winvm_probe_end(&probe);
+	switch (ret) {
+	case 0:
+		return WINVM_STATUS_SUCCESS;
+	case -ENOMEM:
+	case -EINTR:
+		return WINVM_STATUS_NO_MEMORY;
+	case -ENODEV:
+	case -EINVAL:
+		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
+	default:	/* EACCES, EPERM (seals, noexec, LSM), ETXTBSY, EBUSY */
+		return WINVM_STATUS_ACCESS_DENIED;
+	}
+}
+
 /* The caller's file as a section backing store (facts 85, 88-90). */
 static u32 winvm_section_file(struct winvm_section *sec, int fd, u64 *size, u32 prot)
 {
 	struct file *file = fget(fd);
 	struct inode *inode;
 	loff_t isize;
+	u32 status;
 
 	if (!file)
 		return WINVM_STATUS_INVALID_HANDLE;
 	inode = file_inode(file);
-	if (!S_ISREG(inode->i_mode) || !file->f_op->mmap) {
+	/* An allow-list of ordinary page-cache files (filecheck.c, T-FILE). */
+	if (!winvm_file_backable(file)) {
 		fput(file);
 		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
 	}
@@ -274,6 +313,11 @@ static u32 winvm_section_file(struct winvm_section *sec, int fd, u64 *size, u32 
 		      WINVM_PAGE_EXECUTE_WRITECOPY)) && winvm_noexec(file))) {
 		fput(file);
 		return WINVM_STATUS_ACCESS_DENIED;
+	}
+	status = winvm_section_file_probe(file, prot);
+	if (status) {
+		fput(file);
+		return status;
 	}
 	isize = i_size_read(inode);
 	if (!*size) {
@@ -294,7 +338,6 @@ static u32 winvm_section_file(struct winvm_section *sec, int fd, u64 *size, u32 
 		}
 	}
 	sec->file = file;
-	sec->shmem = inode->i_sb->s_magic == TMPFS_MAGIC;
 	return WINVM_STATUS_SUCCESS;
 }
 
@@ -443,13 +486,16 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 		return WINVM_STATUS_INVALID_PARAMETER;
 
 	if (args->name) {
-		if ((args->flags & WINVM_SECTION_GLOBAL) && !capable(CAP_SYS_ADMIN))
-			return WINVM_STATUS_PRIVILEGE_NOT_HELD;
 		name = winvm_name_get(args->name, args->name_len, args->flags, &status);
 		if (!name)
 			return status;
 		name->world = args->world_access;
+		/* An existing name is opened, subject to its descriptor (fact 92). */
 		status = winvm_name_open(name, access, false, call, &args->fd);
+		/* Only making a new Global name takes the privilege. */
+		if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND &&
+		    (args->flags & WINVM_SECTION_GLOBAL) && !capable(CAP_SYS_ADMIN))
+			status = WINVM_STATUS_PRIVILEGE_NOT_HELD;
 		if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND) {
 			winvm_name_free(name);
 			args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
@@ -470,13 +516,12 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 			goto err_sec;
 	} else {
 		size = PAGE_ALIGN(size);
-		sec->file = shmem_file_setup("winvm-section", size, VM_NORESERVE);
+		sec->file = winvm_shmem_file("winvm-section", size);
 		if (IS_ERR(sec->file)) {
 			sec->file = NULL;
 			status = WINVM_STATUS_NO_MEMORY;
 			goto err_sec;
 		}
-		sec->shmem = true;
 		sec->reserve = attrs & WINVM_SEC_RESERVE;
 	}
 	sec->size = size;

@@ -93,22 +93,32 @@ static bool winvm_is_writecopy(u32 prot)
 	return prot == WINVM_PAGE_WRITECOPY || prot == WINVM_PAGE_EXECUTE_WRITECOPY;
 }
 
-/* The section's page @idx with a reference, uptodate and unlocked. */
-struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx)
+/*
+ * The section's page @idx as @alloc's VMAs see it, with a reference,
+ * uptodate and unlocked.  Read through the file the VMAs really map
+ * (alloc->data: for overlayfs the real file, whose mapping can read folios;
+ * the overlay's own cannot), which filecheck.c made sure is page cache.
+ */
+struct page *winvm_section_page(struct winvm_alloc *alloc, pgoff_t idx)
 {
-	struct address_space *mapping = sec->file->f_mapping;
+	struct file *file = alloc->data;
+	struct address_space *mapping;
 
-	if (idx >= DIV_ROUND_UP(sec->size, PAGE_SIZE))
+	mmap_assert_locked(alloc->wmm->mm);
+	if (!file || idx >= DIV_ROUND_UP(alloc->section->size, PAGE_SIZE))
 		return ERR_PTR(-EFAULT);
-	if (sec->shmem)
+	mapping = file->f_mapping;
+	if (shmem_mapping(mapping))
 		return shmem_read_mapping_page_gfp(mapping, idx, mapping_gfp_mask(mapping));
-	return read_mapping_page(mapping, idx, sec->file);
+	if (WARN_ON_ONCE(!mapping->a_ops->read_folio))
+		return ERR_PTR(-EIO);
+	return read_mapping_page(mapping, idx, file);
 }
 
 /* A view's private-copy file P (see the top of this file). */
 struct file *winvm_cow_file(struct winvm_section *sec)
 {
-	return shmem_file_setup("winvm-copy", PAGE_ALIGN(sec->size), VM_NORESERVE);
+	return winvm_shmem_file("winvm-copy", PAGE_ALIGN(sec->size));
 }
 
 static struct page *winvm_cow_page(struct winvm_alloc *alloc, pgoff_t idx)
@@ -125,7 +135,7 @@ static int winvm_cow_copy(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
 	u32 prot = st & WINVM_PS_PROT;
 
 	lockdep_assert_held(&alloc->state_lock);
-	src = winvm_section_page(alloc->section, idx);
+	src = winvm_section_page(alloc, idx);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
 	dst = winvm_cow_page(alloc, idx);
@@ -176,15 +186,28 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 }
 
 /*
- * A write to a present, read-only PTE of a write-copy capable view, already
- * allowed by the page's protection.  A PTE showing the section's page must
- * go, so that the retried write reaches ->fault, which makes the copy.
+ * A read-only PTE of a write-copy capable view is about to become
+ * writable, the write already allowed by the page's protection.
+ *
+ * What decides is the page itself, not the state: the state may have
+ * changed since the PTE was made.  A reader can install the section's page
+ * after a writer made its copy (the writer's fault read the state, made the
+ * copy, then lost the race to install its PTE), and the writer's retry then
+ * arrives here with the section's page and a state that says "copied".
+ * Only this view's own copy, or the section's page in a view that may
+ * write the section and a page that is not write-copy, become writable
+ * (T-COW).  Any other PTE goes, so that the retried write reaches ->fault,
+ * which makes or finds the copy.
  */
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st)
 {
-	if ((st & WINVM_PS_COPIED) || !winvm_is_writecopy(st)) {
-		/* Our own copy, or a shared page of a view that may write. */
-		if (!(st & WINVM_PS_COPIED) && alloc->shm_ops->page_mkwrite)
+	struct folio *folio = page_folio(vmf->page);
+
+	if (READ_ONCE(folio->mapping) == alloc->cow_file->f_mapping)
+		return 0;
+	if (!(st & WINVM_PS_COPIED) && !winvm_is_writecopy(st) &&
+	    (alloc->shm->f_mode & FMODE_WRITE)) {
+		if (alloc->shm_ops->page_mkwrite)
 			return alloc->shm_ops->page_mkwrite(vmf);
 		return 0;
 	}

@@ -65,11 +65,21 @@ struct winvm_mm {
 	struct mm_struct *mm;		/* mmgrab'ed */
 	struct mutex op_lock;
 	struct file *mapper;		/* vehicle for vm_mmap(), never in an fd table */
+	struct file *mapper_ro;		/* the same, opened read-only: VMAs that
+					 * never write get neither VM_SHARED nor
+					 * VM_MAYWRITE, as mmap(2) of an O_RDONLY fd */
 	struct winvm_alloc *map_alloc;	/* op_lock: the allocation being mapped */
 	unsigned long map_exec;		/* op_lock: VM_EXEC or 0 for that mapping */
+	struct address_space *map_writable; /* op_lock: held mapping_map_writable()
+					 * of the file being mapped, dropped once
+					 * the VMA is linked (filecheck.c) */
 	struct xarray faults;		/* tid -> struct winvm_fault_rec */
+	atomic_long_t nfaults;		/* records in faults */
+	long faults_cap;		/* prune dead threads' records past this */
 	atomic_long_t runs;		/* page-state runs of all allocations */
 };
+
+#define WINVM_FAULT_RECS_MIN	256	/* first limit of winvm_mm.faults (fault.c) */
 
 struct winvm_fault_rec {
 	u64 address;
@@ -86,7 +96,6 @@ struct winvm_fault_rec {
 struct winvm_section {
 	struct kref ref;
 	struct file *file;		/* shmem (pagefile-backed) or the caller's file */
-	bool shmem;			/* file is on tmpfs/shmem */
 	bool reserve;			/* SEC_RESERVE: pages start reserved */
 	u64 size;
 	u32 protect;
@@ -118,6 +127,9 @@ struct winvm_alloc {
 	struct kref ref;
 	struct winvm_mm *wmm;
 	struct file *shm;		/* what the VMAs map (vm_file), never changes */
+	struct file *data;		/* mmap_lock: the file the VMAs really map once
+					 * shm's ->mmap ran (overlayfs swaps in the
+					 * real file); set by the first mapping */
 	const struct vm_operations_struct *shm_ops;
 	unsigned long origin;		/* user address of shm page 0 */
 	unsigned long base;		/* state_lock (writers also hold mmap_lock) */
@@ -134,11 +146,25 @@ struct winvm_alloc {
 	long runs;			/* state_lock: non-empty runs in pages */
 };
 
+/* A probe mapping of a caller's file (filecheck.c). */
+struct winvm_probe {
+	unsigned long addr, len;
+	struct inode *inode, *real;	/* compared only, never dereferenced */
+};
+
+/* filecheck.c */
+bool winvm_file_backable(struct file *file);
+int winvm_vma_backable(struct vm_area_struct *vma);
+int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long addr,
+		      unsigned long len, u64 off, unsigned long prot, unsigned long flags);
+void winvm_probe_end(struct winvm_probe *p);
+
 /* main.c */
 struct inode *winvm_new_inode(void);
 struct file *winvm_new_file(struct inode *inode, const char *name,
 			    const struct file_operations *fops);
 u64 winvm_max_address(void);
+struct file *winvm_shmem_file(const char *name, loff_t size);
 int winvm_status_errno(u32 status);
 void winvm_mm_put(struct winvm_mm *wmm);
 
@@ -220,7 +246,7 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 			   u32 access);
 struct file *winvm_cow_file(struct winvm_section *sec);
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st);
-struct page *winvm_section_page(struct winvm_section *sec, pgoff_t idx);
+struct page *winvm_section_page(struct winvm_alloc *alloc, pgoff_t idx);
 
 /* fault.c */
 u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
