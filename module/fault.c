@@ -92,11 +92,12 @@ static bool winvm_faults_room(struct winvm_mm *wmm)
 	xa_for_each(&wmm->faults, tid, rec) {
 		if (winvm_tid_alive(wmm, tid))
 			continue;
+		/* Another pruner may have taken it first. */
 		rec = xa_erase(&wmm->faults, tid);
-		if (rec) {
-			kfree(rec);
-			atomic_long_dec(&wmm->nfaults);
-		}
+		if (!rec)
+			continue;
+		kfree(rec);
+		atomic_long_dec(&wmm->nfaults);
 	}
 	/* Mostly live threads: grow, so pruning stays rare. */
 	if (atomic_long_read(&wmm->nfaults) >= cap / 2 && cap < WINVM_FAULT_RECS_MAX)
@@ -127,9 +128,8 @@ static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
 		kfree(rec);
 		return;
 	}
-	if (old)
-		kfree(old);
-	else
+	kfree(old);
+	if (!old)
 		atomic_long_inc(&wmm->nfaults);
 }
 

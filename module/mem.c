@@ -119,7 +119,11 @@ u32 winvm_errno_status(int err)
 		return WINVM_STATUS_CONFLICTING_ADDRESSES;
 	case -EPERM:
 	case -EACCES:
+	case -ETXTBSY:	/* the kernel's mmap checks of a caller's file (T-MMAP) */
+	case -EBUSY:
 		return WINVM_STATUS_ACCESS_DENIED;
+	case -ENODEV:	/* a file that cannot be mapped at all (T-FILE) */
+		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
 	case -EINTR:
 	case -ENOMEM:
 	default:
@@ -270,15 +274,25 @@ int winvm_alloc_place(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		      unsigned long addr, unsigned long len, unsigned long limit,
 		      bool topdown, bool exec, u64 offset)
 {
+	/*
+	 * A caller's file may hold huge folios (a huge=always tmpfs), and a
+	 * view whose address and file offset agree modulo PMD_SIZE could then
+	 * be mapped by one PMD, past per-page state (T-THP): where winvm
+	 * chooses, it chooses an address that does not agree.
+	 */
+	bool skew = alloc->section && (alloc->section->attributes & WINVM_SEC_FILE);
 	int tries, ret;
 
 	for (tries = 0; ; tries++) {
 		unsigned long where = addr;
 
 		if (!where) {
-			where = winvm_find_free(wmm->mm, len, limit, topdown);
+			where = winvm_find_free(wmm->mm, len + (skew ? WINVM_GRANULARITY : 0),
+						limit, topdown);
 			if (!where)
 				return -ENOMEM;
+			if (skew && !((where - offset) & (PMD_SIZE - 1)))
+				where += WINVM_GRANULARITY;
 		}
 		alloc->origin = where - offset;
 		alloc->base = where;

@@ -202,6 +202,8 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st)
 {
 	struct folio *folio = page_folio(vmf->page);
+	pgoff_t next;
+	int err = 0;
 
 	if (READ_ONCE(folio->mapping) == alloc->cow_file->f_mapping)
 		return 0;
@@ -211,6 +213,18 @@ vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u3
 			return alloc->shm_ops->page_mkwrite(vmf);
 		return 0;
 	}
+	/*
+	 * Make the copy now rather than in the retried ->fault: readers that
+	 * keep mapping the section's page would otherwise win every retry.
+	 * From here on ->fault hands out the copy to everyone.
+	 */
+	mutex_lock(&alloc->state_lock);
+	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
+	if (!(st & WINVM_PS_COPIED) && winvm_is_writecopy(st))
+		err = winvm_cow_copy(alloc, vmf->pgoff, st);
+	mutex_unlock(&alloc->state_lock);
+	if (err)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	winvm_zap_vma(vmf->vma, vmf->address, PAGE_SIZE);
 	return VM_FAULT_NOPAGE;
 }

@@ -14,6 +14,11 @@
  * permission is VMA-wide (NX comes from vm_page_prot), so an allocation is
  * split into VMAs only where the execute class changes.
  *
+ * Security (docs/threat-model.md): a caller's file is mapped only after a
+ * probe vm_mmap() of that file was accepted by the kernel's own mmap path
+ * (filecheck.c, T-MMAP); only ordinary page cache may back a section
+ * (T-FILE); VMAs count as writers exactly as the core counts them (T-SEAL).
+ *
  * Locking, outermost first:
  *
  *   winvm_mm->op_lock     mutex; serialises every winvm operation on one
@@ -65,14 +70,16 @@ struct winvm_mm {
 	struct mm_struct *mm;		/* mmgrab'ed */
 	struct mutex op_lock;
 	struct file *mapper;		/* vehicle for vm_mmap(), never in an fd table */
-	struct file *mapper_ro;		/* the same, opened read-only: VMAs that
-					 * never write get neither VM_SHARED nor
-					 * VM_MAYWRITE, as mmap(2) of an O_RDONLY fd */
+	/*
+	 * mapper_ro: the same, opened read-only, so that VMAs that never
+	 * write get neither VM_SHARED nor VM_MAYWRITE (T-SEAL).
+	 * map_writable: op_lock; the mapping_map_writable() winvm holds for
+	 * the file being mapped until the new VMA is linked.
+	 */
+	struct file *mapper_ro;
 	struct winvm_alloc *map_alloc;	/* op_lock: the allocation being mapped */
 	unsigned long map_exec;		/* op_lock: VM_EXEC or 0 for that mapping */
-	struct address_space *map_writable; /* op_lock: held mapping_map_writable()
-					 * of the file being mapped, dropped once
-					 * the VMA is linked (filecheck.c) */
+	struct address_space *map_writable;
 	struct xarray faults;		/* tid -> struct winvm_fault_rec */
 	atomic_long_t nfaults;		/* records in faults */
 	long faults_cap;		/* prune dead threads' records past this */
@@ -127,9 +134,11 @@ struct winvm_alloc {
 	struct kref ref;
 	struct winvm_mm *wmm;
 	struct file *shm;		/* what the VMAs map (vm_file), never changes */
-	struct file *data;		/* mmap_lock: the file the VMAs really map once
-					 * shm's ->mmap ran (overlayfs swaps in the
-					 * real file); set by the first mapping */
+	/*
+	 * data: mmap_lock; the file the VMAs really map once shm's ->mmap
+	 * ran (overlayfs swaps in the real file), set by the first mapping.
+	 */
+	struct file *data;
 	const struct vm_operations_struct *shm_ops;
 	unsigned long origin;		/* user address of shm page 0 */
 	unsigned long base;		/* state_lock (writers also hold mmap_lock) */

@@ -16,6 +16,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# IMA's policy file lives there (tests skip without it).
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 # shellcheck source=/dev/null
 . /vmtest.conf		# MODE, TEST_TIMEOUT (written by the host)
 
@@ -43,8 +45,23 @@ if mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; then
 		mkdir /sys/fs/cgroup/warmup 2>/dev/null
 fi
 
-# /dev/ram0 for O_DIRECT tests (Debian builds brd as a module).
-[ -f /brd.ko ] && insmod /brd.ko rd_nr=1 rd_size=16384
+# /dev/ram0 for O_DIRECT tests, /dev/ram1 for the ext4 disk (Debian builds
+# brd as a module).
+[ -f /brd.ko ] && insmod /brd.ko rd_nr=2 rd_size=16384
+# ext4 (and what it needs) and overlayfs, where Debian builds them as
+# modules; tests that need a missing one skip.
+for m in crc16 mbcache jbd2 crc32c_generic ext4 overlay; do
+	[ -f /$m.ko ] && insmod /$m.ko
+done
+# An ext4 filesystem with a known UUID (/etc/winvm-ext4.uuid) at /mnt/ext4;
+# ram0 stays raw for the O_DIRECT test.
+if [ -f /ext4.img ] && [ -b /dev/ram1 ]; then
+	mkdir -p /mnt/ext4
+	dd if=/ext4.img of=/dev/ram1 bs=1M 2>/dev/null &&
+		mount -t ext4 /dev/ram1 /mnt/ext4 ||
+		echo "guest: no ext4 at /mnt/ext4"
+	rm -f /ext4.img
+fi
 insmod /winvm.ko
 mark INSMOD "rc=$?"
 if [ -c /dev/winvm ]; then mark DEV ok; else mark DEV missing; fi

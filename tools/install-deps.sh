@@ -20,7 +20,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs_host="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 	kmod rsync qemu-system-x86 busybox-static dkms sparse linux-source-6.12
-	python3 pkg-config file zstd"
+	python3 pkg-config file zstd e2fsprogs"
+
+# Kernel modules the guest loads (Debian builds them as modules), in load
+# order: brd for RAM disks; crc16, mbcache, jbd2 and crc32c_generic are what
+# ext4 needs (the guest has no modprobe to find them); overlay for overlayfs.
+GUEST_MODS="brd crc16 mbcache jbd2 crc32c_generic ext4 overlay"
 
 have_all() {
 	for p in $pkgs_host "$@"; do
@@ -45,8 +50,17 @@ newest_612() {
 		sort -V | tail -1
 }
 
+# Every guest module of both kernels is unpacked.
+have_mods() {	# <kernel version>
+	local m
+	[ -f "$KDIR/$1/vmlinuz" ] || return 1
+	for m in $GUEST_MODS; do
+		[ -f "$KDIR/$1/$m.ko" ] || return 1
+	done
+}
+
 if [ -f "$STAMP" ] && have_all $(cat "$STAMP") &&
-   [ -f "$KDIR/$(cat "$KDIR/v61")/brd.ko" ] && [ -f "$KDIR/$(cat "$KDIR/v612")/brd.ko" ]; then
+   have_mods "$(cat "$KDIR/v61")" && have_mods "$(cat "$KDIR/v612")"; then
 	exit 0
 fi
 
@@ -66,21 +80,24 @@ apt-get install -y -qq --no-install-recommends $pkgs_host \
 	linux-headers-amd64 "linux-headers-$v612" >/dev/null
 
 unpack_image() {	# <debian package> <kernel version>
-	local pkg=$1 ver=$2 tmp
-	[ -f "$KDIR/$ver/vmlinuz" ] && [ -f "$KDIR/$ver/brd.ko" ] && return 0
+	local pkg=$1 ver=$2 tmp m ko
+	have_mods "$ver" && return 0
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download -qq "$pkg")
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
 	mkdir -p "$KDIR/$ver"
 	cp "$tmp/x/boot/vmlinuz-$ver" "$KDIR/$ver/vmlinuz"
 	cp "$tmp/x/boot/config-$ver" "$KDIR/$ver/config"
-	# The RAM disk driver gives the guest a block device for O_DIRECT tests.
-	brd=$(find "$tmp/x/lib/modules/$ver" -name 'brd.ko*' | head -1)
-	case $brd in
-	*.xz) xz -dc "$brd" >"$KDIR/$ver/brd.ko" ;;
-	*.zst) zstd -dqc "$brd" >"$KDIR/$ver/brd.ko" ;;
-	*) cp "$brd" "$KDIR/$ver/brd.ko" ;;
-	esac
+	# The guest's insmod cannot decompress: unpack each module plain.
+	for m in $GUEST_MODS; do
+		ko=$(find "$tmp/x/lib/modules/$ver" -name "$m.ko*" | head -1)
+		[ -n "$ko" ] || { echo "install-deps: no $m.ko in $pkg" >&2; rm -rf "$tmp"; return 1; }
+		case $ko in
+		*.xz) xz -dc "$ko" >"$KDIR/$ver/$m.ko" ;;
+		*.zst) zstd -dqc "$ko" >"$KDIR/$ver/$m.ko" ;;
+		*) cp "$ko" "$KDIR/$ver/$m.ko" ;;
+		esac
+	done
 	rm -rf "$tmp"
 }
 unpack_image "linux-image-$v61-unsigned" "$v61" 2>/dev/null ||

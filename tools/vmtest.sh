@@ -30,6 +30,13 @@ LOGS=$B/logs
 SPLAT='BUG:|WARNING:|KASAN|UBSAN|possible circular|possible recursive|lockdep|Oops|Call Trace|unreferenced object|general protection|Kernel panic|kernel BUG at|INFO: |DEBUG_LOCKS_WARN_ON|blocked for more than'
 # Boot banners of the debug kernel that match the above but are no splat.
 BENIGN='RCU lockdep checking is enabled'
+# Modules of the Debian kernels the guest loads besides winvm, in load order
+# (tools/install-deps.sh unpacks them): ext4 and what it needs, overlayfs.
+GUEST_MODS="crc16 mbcache jbd2 crc32c_generic ext4 overlay"
+# The guest's ext4 RAM disk (/mnt/ext4) has this fixed UUID, so a test can
+# name the filesystem (an IMA policy rule with fsuuid=); the guest finds it
+# in /etc/winvm-ext4.uuid.
+EXT4_UUID=3b1f4a6e-5c2d-4e8f-9a70-77696e766d31
 
 dkms=0 demo=0 build_only=0 kernels=()
 for a in "$@"; do
@@ -64,13 +71,14 @@ resolve_kernel() {
 		d=$(debver "$1")
 		KDIR=/usr/src/linux-headers-$d
 		VMLINUZ=$B/kernels/$d/vmlinuz
-		BRD=$B/kernels/$d/brd.ko ;;
+		BRD=$B/kernels/$d/brd.ko
+		KMODS=$B/kernels/$d ;;
 	debug)
 		echo "[debug] kernel: tools/build-debug-kernel.sh (cached; ~15 min when cold)"
 		d=$("$ROOT/tools/build-debug-kernel.sh") || return 1
 		KDIR=$d/obj
 		VMLINUZ=$d/vmlinuz
-		BRD= ;;	# built in
+		BRD='' KMODS='' ;;	# built in
 	esac
 	if [ ! -d "$KDIR" ] || [ ! -f "$VMLINUZ" ]; then
 		echo "no kernel/headers for $1" >&2
@@ -182,8 +190,22 @@ build_demo() {
 	fi
 }
 
+# An 8 MiB ext4 image with a fixed UUID, made once (mkfs needs no root on
+# an image file) and cached; the guest copies it onto /dev/ram1.
+ext4_image() {	# -> prints path
+	local img=$B/ext4-$EXT4_UUID.img mkfs
+	if [ ! -f "$img" ]; then
+		mkfs=$(PATH=$PATH:/usr/sbin:/sbin command -v mkfs.ext4) ||
+			{ echo "no mkfs.ext4: the guest gets no ext4 disk" >&2; return 1; }
+		"$mkfs" -q -F -U "$EXT4_UUID" -b 4096 -I 256 -L winvm \
+			-E root_owner=0:0 "$img.tmp" 8M >&2 || { rm -f "$img.tmp"; return 1; }
+		mv "$img.tmp" "$img"
+	fi
+	echo "$img"
+}
+
 make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints path
-	local dir=$B/initramfs/$1 r a t
+	local dir=$B/initramfs/$1 r a t m img
 	r=$dir/root
 	rm -rf "$dir"
 	mkdir -p "$r"/{bin,dev,proc,sys,tmp,etc,tests}
@@ -195,6 +217,14 @@ make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints pat
 	cp "$2" "$r/winvm.ko"
 	# A RAM disk gives O_DIRECT tests a real block device.
 	if [ -n "${BRD:-}" ] && [ -f "$BRD" ]; then cp "$BRD" "$r/brd.ko"; fi
+	# ext4 and overlayfs for the filesystem tests (absent ones just skip).
+	for m in $GUEST_MODS; do
+		if [ -n "${KMODS:-}" ] && [ -f "$KMODS/$m.ko" ]; then cp "$KMODS/$m.ko" "$r/$m.ko"; fi
+	done
+	if img=$(ext4_image); then
+		cp "$img" "$r/ext4.img"
+		echo "$EXT4_UUID" >"$r/etc/winvm-ext4.uuid"
+	fi
 	# Tests may look up an unprivileged user to drop to.
 	printf 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$r/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
@@ -374,6 +404,8 @@ run_kernel() {	# <kernel name>
 	cmdline="console=ttyS0 loglevel=7 printk.time=1 panic=-1 oops=panic mitigations=off"
 	# TCG is slow enough to look like an RCU stall at the default 21 s.
 	cmdline+=" rcupdate.rcu_cpu_stall_timeout=120"
+	# memfd_secret is off by default before 6.5; the tests use it.
+	cmdline+=" secretmem.enable=1"
 	[ "$k" = debug ] && cmdline+=" kasan_multi_shot"
 	boot_guest "$k" "$init" "$log" "$limit" "$cmdline"
 	# A panicking guest reboots, which QEMU (-no-reboot) reports as a clean exit.
