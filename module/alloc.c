@@ -435,11 +435,6 @@ bool winvm_alloc_writable(const struct winvm_alloc *alloc)
 }
 
 /*
- * Map [addr, addr + len) of @alloc with vm_mmap() of the mapper file.
- * @fixed replaces what is there (our own VMAs, during surgery); otherwise
- * the range must be free.
- */
-/*
  * A view is about to map [addr, addr + len) of a caller's file: let the
  * kernel's mmap path check that file as mmap(2) would (filecheck.c).  A
  * write-copy view writes only private copies, so it is checked as a
@@ -462,6 +457,11 @@ static int winvm_view_probe(struct winvm_alloc *alloc, unsigned long addr,
 				 shared || !alloc->cow_file ? MAP_SHARED : MAP_PRIVATE);
 }
 
+/*
+ * Map [addr, addr + len) of @alloc with vm_mmap() of the mapper file.
+ * @fixed replaces what is there (our own VMAs, during surgery); otherwise
+ * the range must be free.
+ */
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed)
 {

@@ -456,15 +456,11 @@ static u32 winvm_name_open(const struct winvm_name *key, u32 access, bool openin
 	return status ? status : WINVM_STATUS_OBJECT_NAME_EXISTS;
 }
 
-u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+/* NtCreateSection's argument checks, in Windows' order; *attrs to report. */
+static u32 winvm_section_create_check(const struct winvm_section_create_args *args,
+				      u32 *attrs)
 {
-	struct winvm_section_create_args *args = arg;
-	struct winvm_name *name = NULL, *old;
-	struct winvm_section *sec;
-	u32 status, access = args->access, attrs;
-	u64 size = args->size;
-
-	args->existed = 0;
+	u32 status;
 
 	if (args->flags & ~WINVM_SECTION_GLOBAL || args->reserved[0] || args->reserved[1])
 		return WINVM_STATUS_INVALID_PARAMETER;
@@ -475,32 +471,84 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 		return WINVM_STATUS_OBJECT_NAME_INVALID;
 	if (!winvm_section_prot_valid(args->protect))
 		return WINVM_STATUS_INVALID_PAGE_PROTECTION;
-	attrs = winvm_section_attrs(args->attributes, args->file_fd >= 0, &status);
+	*attrs = winvm_section_attrs(args->attributes, args->file_fd >= 0, &status);
 	if (status)
 		return status;
-	if (access & ~WINVM_SECTION_ACCESS_ALL)
+	if (args->access & ~WINVM_SECTION_ACCESS_ALL)
 		return WINVM_STATUS_INVALID_PARAMETER;
+	if (args->file_fd < 0 &&
+	    (!args->size || args->size > MAX_LFS_FILESIZE - PAGE_SIZE))
+		return WINVM_STATUS_INVALID_PARAMETER;
+	return WINVM_STATUS_SUCCESS;
+}
+
+/*
+ * CreateFileMapping of a name that may exist: the existing section opened
+ * subject to its descriptor (fact 92, T-NAME), taking @name with it; or
+ * OBJECT_NAME_NOT_FOUND, leaving @name to the caller.  Only making a new
+ * Global name takes the privilege.
+ */
+static u32 winvm_name_existing(struct winvm_name *name,
+			       struct winvm_section_create_args *args, u32 access,
+			       struct winvm_call *call)
+{
+	u32 status = winvm_name_open(name, access, false, call, &args->fd);
+
+	if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND &&
+	    (args->flags & WINVM_SECTION_GLOBAL) && !capable(CAP_SYS_ADMIN))
+		status = WINVM_STATUS_PRIVILEGE_NOT_HELD;
+	if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
+		return status;
+	winvm_name_free(name);
+	args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
+	return status;
+}
+
+/* The section's data: the caller's file @fd, or our own shmem if @fd < 0. */
+static u32 winvm_section_backing(struct winvm_section *sec, int fd, u64 size)
+{
+	u32 status;
+
+	if (fd >= 0) {
+		status = winvm_section_file(sec, fd, &size, sec->protect);
+		if (status)
+			return status;
+	} else {
+		size = PAGE_ALIGN(size);
+		sec->file = winvm_shmem_file("winvm-section", size);
+		if (IS_ERR(sec->file)) {
+			sec->file = NULL;
+			return WINVM_STATUS_NO_MEMORY;
+		}
+		sec->reserve = sec->attributes & WINVM_SEC_RESERVE;
+	}
+	sec->size = size;
+	return WINVM_STATUS_SUCCESS;
+}
+
+u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
+{
+	struct winvm_section_create_args *args = arg;
+	struct winvm_name *name = NULL, *old;
+	struct winvm_section *sec;
+	u32 status, access = args->access, attrs;
+	u64 size = args->size;
+
+	args->existed = 0;
+	status = winvm_section_create_check(args, &attrs);
+	if (status)
+		return status;
 	if (!access)
 		access = WINVM_SECTION_ACCESS_ALL;
-	if (args->file_fd < 0 && (!size || size > MAX_LFS_FILESIZE - PAGE_SIZE))
-		return WINVM_STATUS_INVALID_PARAMETER;
 
 	if (args->name) {
 		name = winvm_name_get(args->name, args->name_len, args->flags, &status);
 		if (!name)
 			return status;
 		name->world = args->world_access;
-		/* An existing name is opened, subject to its descriptor (fact 92). */
-		status = winvm_name_open(name, access, false, call, &args->fd);
-		/* Only making a new Global name takes the privilege. */
-		if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND &&
-		    (args->flags & WINVM_SECTION_GLOBAL) && !capable(CAP_SYS_ADMIN))
-			status = WINVM_STATUS_PRIVILEGE_NOT_HELD;
-		if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND) {
-			winvm_name_free(name);
-			args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
+		status = winvm_name_existing(name, args, access, call);
+		if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
 			return status;
-		}
 	}
 
 	sec = winvm_section_alloc();
@@ -510,21 +558,9 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 	}
 	sec->protect = args->protect;
 	sec->attributes = attrs;
-	if (args->file_fd >= 0) {
-		status = winvm_section_file(sec, args->file_fd, &size, args->protect);
-		if (status)
-			goto err_sec;
-	} else {
-		size = PAGE_ALIGN(size);
-		sec->file = winvm_shmem_file("winvm-section", size);
-		if (IS_ERR(sec->file)) {
-			sec->file = NULL;
-			status = WINVM_STATUS_NO_MEMORY;
-			goto err_sec;
-		}
-		sec->reserve = attrs & WINVM_SEC_RESERVE;
-	}
-	sec->size = size;
+	status = winvm_section_backing(sec, args->file_fd, size);
+	if (status)
+		goto err_sec;
 
 	if (name) {
 		mutex_lock(&winvm_names_lock);
@@ -538,12 +574,10 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 		if (old) {
 			/* Lost a race with a creator of the same name. */
 			winvm_section_put(sec);
-			status = winvm_name_open(name, access, false, call, &args->fd);
-			winvm_name_free(name);
-			if (status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
-				status = WINVM_STATUS_NO_MEMORY;	/* gone again: rare */
-			args->existed = status == WINVM_STATUS_OBJECT_NAME_EXISTS;
-			return status;
+			status = winvm_name_existing(name, args, access, call);
+			/* Gone again already: rare. */
+			return status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND ?
+			       WINVM_STATUS_NO_MEMORY : status;
 		}
 	}
 	return winvm_handle_new(sec, access, call, &args->fd);

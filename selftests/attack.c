@@ -736,6 +736,34 @@ TEST_F_TIMEOUT(race, writecopy_never_reaches_the_section, WINVM_RACE_DEFAULT * 3
 /* ================================================================== */
 
 /*
+ * One MEM_PROTECT over [a, a + size), which starts READWRITE: SUCCESS (the
+ * whole range, old protection READWRITE) or NO_MEMORY, never a kernel
+ * warning, however many runs or VMAs it spans.
+ */
+static uint32_t protect_whole(struct __test_metadata *_metadata, int fd, uint64_t a,
+			      uint64_t size, uint32_t prot, const char *what)
+{
+	bool warned = kernel_warned();
+	uint64_t p = a, s = size;
+	uint32_t st, old = 0;
+	double t0 = now_s();
+
+	st = wv_protect(fd, &p, &s, prot, &old);
+	if (!warned)
+		EXPECT_FALSE(kernel_warned()) TH_LOG("the kernel WARNed (see dmesg)");
+	TH_LOG("one MEM_PROTECT %s -> %s in %.3f s", what, winvm_abi_status_name(st),
+	       now_s() - t0);
+	EXPECT_TRUE(st == ST_OK || st == WINVM_STATUS_NO_MEMORY) TH_LOG("status 0x%08x", st);
+	EXPECT_TRUE(st_documented(st, wv_errno));
+	if (st == ST_OK) {
+		EXPECT_EQ((uint32_t)RW, old);
+		EXPECT_EQ(a, p);
+		EXPECT_EQ(size, s);
+	}
+	return st;
+}
+
+/*
  * MEM_PROTECT saves the old state of every run it changes, so that a
  * failure can put them back; with more than ~175 000 runs that was one
  * kmalloc of more than 4 MiB, which the page allocator WARNs about.  The
@@ -743,10 +771,9 @@ TEST_F_TIMEOUT(race, writecopy_never_reaches_the_section, WINVM_RACE_DEFAULT * 3
  */
 TEST_F_TIMEOUT(winvm, protect_across_200k_runs, 900)
 {
-	uint64_t pages = env_ulong("WINVM_RUNS_PAGES", 262144), size, a, p, s, i;
-	uint32_t st, old = 0;
+	uint64_t pages = env_ulong("WINVM_RUNS_PAGES", 262144), size, a, i;
 	double t0, t1;
-	bool warned;
+	uint32_t st;
 
 	if (pages < 180000)
 		pages = 180000;	/* past the old code's 175 000-run threshold */
@@ -765,23 +792,8 @@ TEST_F_TIMEOUT(winvm, protect_across_200k_runs, 900)
 	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, RW, WV_PAGE, COMMIT, RO,
 		  WINVM_MEM_PRIVATE);
 
-	warned = kernel_warned();
-	p = a;
-	s = size;
-	t0 = now_s();
-	st = wv_protect(self->fd, &p, &s, WINVM_PAGE_READONLY, &old);
-	t1 = now_s();
-	if (!warned)
-		EXPECT_FALSE(kernel_warned()) TH_LOG("the kernel WARNed (see dmesg)");
-	TH_LOG("one MEM_PROTECT across %llu runs -> %s in %.3f s",
-	       (unsigned long long)pages, winvm_abi_status_name(st), t1 - t0);
-	ASSERT_TRUE(st == ST_OK || st == WINVM_STATUS_NO_MEMORY)
-		TH_LOG("status 0x%08x", st);
-	ASSERT_TRUE(st_documented(st, wv_errno));
+	st = protect_whole(_metadata, self->fd, a, size, WINVM_PAGE_READONLY, "across the runs");
 	if (st == ST_OK) {
-		ASSERT_HEX(RW, old);
-		ASSERT_HEX(a, p);
-		ASSERT_HEX(size, s);
 		ASSERT_VQ(self->fd, a, a, a, RW, size, COMMIT, RO, WINVM_MEM_PRIVATE);
 		ASSERT_VQ(self->fd, a + size - WV_PAGE, a + size - WV_PAGE, a, RW, WV_PAGE,
 			  COMMIT, RO, WINVM_MEM_PRIVATE);
@@ -807,7 +819,6 @@ TEST_F_TIMEOUT(winvm, protect_across_alternating_exec_class, 900)
 	uint64_t pages = env_ulong("WINVM_EXEC_PAGES", 100000), size, a, p, s, i;
 	uint32_t st, old = 0;
 	double t0, t1;
-	bool warned;
 	int lines;
 
 	if (pages > 120000)
@@ -836,21 +847,8 @@ TEST_F_TIMEOUT(winvm, protect_across_alternating_exec_class, 900)
 	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, RW, WV_PAGE, COMMIT, EXR,
 		  WINVM_MEM_PRIVATE);
 
-	warned = kernel_warned();
-	p = a;
-	s = size;
-	t0 = now_s();
-	st = wv_protect(self->fd, &p, &s, RW, &old);
-	t1 = now_s();
-	if (!warned)
-		EXPECT_FALSE(kernel_warned()) TH_LOG("the kernel WARNed (see dmesg)");
-	TH_LOG("one MEM_PROTECT to READWRITE across %llu pages -> %s in %.3f s",
-	       (unsigned long long)pages, winvm_abi_status_name(st), t1 - t0);
-	ASSERT_TRUE(st == ST_OK || st == WINVM_STATUS_NO_MEMORY)
-		TH_LOG("status 0x%08x", st);
-	ASSERT_TRUE(st_documented(st, wv_errno));
+	st = protect_whole(_metadata, self->fd, a, size, RW, "to READWRITE across the VMAs");
 	if (st == ST_OK) {
-		ASSERT_HEX(RW, old);
 		ASSERT_VQ(self->fd, a, a, a, RW, size, COMMIT, RW, WINVM_MEM_PRIVATE);
 		lines = wv_maps_lines(a, a + size);
 		TH_LOG("VMAs after: %d", lines);
