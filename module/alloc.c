@@ -870,9 +870,7 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 	if ((vma->vm_flags & VM_WRITE) && !(alloc->shm->f_mode & FMODE_WRITE) &&
 	    !alloc->cow_file)
 		return -EACCES;
-	if ((vma->vm_flags & VM_EXEC) &&
-	    ((alloc->shm->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
-	     (alloc->shm->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC)))
+	if ((vma->vm_flags & VM_EXEC) && winvm_path_noexec(alloc->shm))
 		return -EPERM;
 	if (!(vma->vm_flags & VM_WRITE))
 		winvm_vm_flags_clear(vma, VM_MAYWRITE);

@@ -28,9 +28,20 @@
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
 #include <linux/shmem_fs.h>
 
 #include "winvm.h"
+
+/*
+ * Is @file on a noexec mount?  What path_noexec() answers for mmap(2),
+ * which modules cannot call.
+ */
+bool winvm_path_noexec(const struct file *file)
+{
+	return (file->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
+	       (file->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
+}
 
 /* Ordinary page cache: shmem, or a filesystem that reads folios in. */
 static bool winvm_inode_backable(struct inode *inode)

@@ -249,12 +249,6 @@ static u32 winvm_access_valid(u32 access)
 	return access;
 }
 
-static bool winvm_noexec(struct file *file)
-{
-	return (file->f_path.mnt->mnt_flags & MNT_NOEXEC) ||
-	       (file->f_path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC);
-}
-
 /*
  * Would mmap(2) map @file the way views of a @prot section will?  Asked of
  * the kernel itself with a probe mapping (filecheck.c): LSMs and IMA, seals,
@@ -277,18 +271,12 @@ static u32 winvm_section_file_probe(struct file *file, u32 prot)
 				prot == WINVM_PAGE_WRITECOPY ||
 				prot == WINVM_PAGE_EXECUTE_WRITECOPY ? MAP_PRIVATE : MAP_SHARED);
 	winvm_probe_end(&probe);
-	switch (ret) {
-	case 0:
+	if (!ret)
 		return WINVM_STATUS_SUCCESS;
-	case -ENOMEM:
-	case -EINTR:
-		return WINVM_STATUS_NO_MEMORY;
-	case -ENODEV:
-	case -EINVAL:
+	/* The file's own ->mmap refused the arguments: not a file to map. */
+	if (ret == -EINVAL)
 		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
-	default:	/* EACCES, EPERM (seals, noexec, LSM), ETXTBSY, EBUSY */
-		return WINVM_STATUS_ACCESS_DENIED;
-	}
+	return winvm_errno_status(ret);
 }
 
 /* The caller's file as a section backing store (facts 85, 88-90). */
@@ -307,13 +295,7 @@ static u32 winvm_section_file(struct winvm_section *sec, int fd, u64 *size, u32 
 		fput(file);
 		return WINVM_STATUS_INVALID_FILE_FOR_SECTION;
 	}
-	if (!(file->f_mode & FMODE_READ) ||
-	    (winvm_prot_writes_file(prot) && !(file->f_mode & FMODE_WRITE)) ||
-	    ((prot & (WINVM_PAGE_EXECUTE_READ | WINVM_PAGE_EXECUTE_READWRITE |
-		      WINVM_PAGE_EXECUTE_WRITECOPY)) && winvm_noexec(file))) {
-		fput(file);
-		return WINVM_STATUS_ACCESS_DENIED;
-	}
+	/* The fd's mode, noexec and the rest: mmap's own answer (T-MMAP). */
 	status = winvm_section_file_probe(file, prot);
 	if (status) {
 		fput(file);

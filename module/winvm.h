@@ -162,6 +162,7 @@ struct winvm_probe {
 };
 
 /* filecheck.c */
+bool winvm_path_noexec(const struct file *file);
 bool winvm_file_backable(struct file *file);
 int winvm_vma_backable(struct vm_area_struct *vma);
 int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long addr,
