@@ -27,7 +27,7 @@
 
 #include "winvm_test.h"
 
-#define NOBODY		65534
+#define NOBODY		WV_NOBODY
 #define FSIZE		(16 * WV_PAGE)	/* every test file: one 64 KiB granule */
 #define SEED		7
 #define CHILD_SKIP	125	/* above any count of failed checks (at most 100) */
@@ -224,18 +224,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) nb_skip(const char *
 	_exit(CHILD_SKIP);
 }
 
-/* uid/gid 65534, no supplementary groups and, as checked, no capability. */
-static int drop_to_nobody(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY) || syscall(SYS_capget, &h, d))
-		return -1;
-	return d[0].effective | d[1].effective | d[0].permitted | d[1].permitted ? -1 : 0;
-}
-
 enum who { AS_ROOT, AS_NOBODY };
 
 /* Runs @fn(@arg) in a child; its exit status: failed checks, or CHILD_SKIP. */
@@ -254,7 +242,7 @@ static int run_child(enum who who, void (*fn)(void *), void *arg)
 	pid = fork();
 	if (pid)
 		return pid < 0 ? -1 : wv_wait(pid);
-	if (who == AS_NOBODY && drop_to_nobody())
+	if (who == AS_NOBODY && wv_drop_to_nobody())
 		nb_skip("cannot become uid %d without capabilities: %s", NOBODY, strerror(errno));
 	nb_ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 	if (nb_ctx < 0)

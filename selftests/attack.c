@@ -49,7 +49,7 @@
 
 #include "winvm_test.h"
 
-#define NOBODY		65534
+#define NOBODY		WV_NOBODY
 #define CHILD_SKIP	4
 #define EXT4_MAGIC	0xef53
 #define MIB		(1ULL << 20)
@@ -97,29 +97,6 @@ static double now_s(void)
 /* ------------------------------------------------------------------ */
 /* Credentials                                                          */
 /* ------------------------------------------------------------------ */
-
-/* Whether the effective and permitted capability sets are both empty. */
-static bool no_caps(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	memset(d, 0xff, sizeof(d));
-	if (syscall(SYS_capget, &h, d))
-		return false;
-	return !d[0].effective && !d[1].effective && !d[0].permitted && !d[1].permitted;
-}
-
-/* In a child: become 65534:65534 with no groups and no capabilities. */
-static int drop_to_nobody(void)
-{
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
-		return -1;
-	if (getuid() != NOBODY || geteuid() != NOBODY || getegid() != NOBODY)
-		return -1;
-	return no_caps() ? 0 : -1;
-}
 
 /*
  * In a child that is already 65534: a user namespace of its own whose
@@ -667,7 +644,7 @@ TEST_F_TIMEOUT(race, writecopy_never_reaches_the_section, WINVM_RACE_DEFAULT * 3
 		if (sfd >= 0)
 			close(sfd);	/* only the read-only handle stays */
 		wv_fault.fd = -1;
-		if (drop_to_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		r.ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 		r.protect = variant->protect;
@@ -1054,7 +1031,7 @@ TEST_F(remap, remap_file_pages_on_winvm_vma)
 			close(sfd);
 		if (file >= 0)
 			close(file);
-		if (drop_to_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		_exit(remap_child(kind, give));
 	}
@@ -1610,7 +1587,7 @@ TEST_F_TIMEOUT(named, global_name_of_root_denies_others, 120)
 		close(sfd);
 		close(self->file);
 		wv_fault.fd = -1;
-		if (drop_to_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 		CHILD_CHECK(fails, ctx >= 0);
@@ -1632,7 +1609,7 @@ TEST_F_TIMEOUT(named, global_name_of_root_denies_others, 120)
 		close(sfd);
 		close(self->file);
 		wv_fault.fd = -1;
-		if (drop_to_nobody() || enter_userns_as_root())
+		if (wv_drop_to_nobody() || enter_userns_as_root())
 			_exit(CHILD_SKIP);
 		ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 		CHILD_CHECK(fails, ctx >= 0);
@@ -1681,7 +1658,7 @@ TEST_F_TIMEOUT(named, global_name_world_read_only, 120)
 			close(self->file);
 			wv_fault.fd = -1;
 			at_install();
-			if (drop_to_nobody() || (round && enter_userns_as_root()))
+			if (wv_drop_to_nobody() || (round && enter_userns_as_root()))
 				_exit(CHILD_SKIP);
 			ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 			CHILD_CHECK(fails, ctx >= 0);
@@ -1747,7 +1724,7 @@ TEST_F(named, local_name_of_root_is_invisible)
 
 		close(sfd);
 		wv_fault.fd = -1;
-		if (drop_to_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 		CHILD_CHECK(fails, ctx >= 0);

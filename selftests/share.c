@@ -20,7 +20,7 @@
 #include "winvm_test.h"
 
 #define V32(a)		(*(volatile uint32_t *)PTR(a))
-#define NOBODY		65534
+#define NOBODY		WV_NOBODY
 #define CHILD_SKIP	4
 
 /* Two pipes between a parent and one child. */
@@ -121,14 +121,6 @@ static uint64_t child_map(int ctx, int sfd, uint32_t access)
 	if (wv_map(ctx, sfd, access, &a, 0, &s, 0, 0) != ST_OK)
 		return 0;
 	return a;
-}
-
-/* In a child: become nobody:nogroup for good. */
-static int become_nobody(void)
-{
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		return -1;
-	return geteuid() == NOBODY && getuid() == NOBODY ? 0 : -1;
 }
 
 /* Drops @cap from the effective, permitted and inheritable sets. */
@@ -487,7 +479,7 @@ TEST_F(winvm, other_uid_cannot_see_name)
 		int fails = 0, ctx, c = -1;
 		uint64_t cv;
 
-		if (become_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = child_ctx();
 		CHILD_CHECK(fails, ctx >= 0);
@@ -533,7 +525,7 @@ TEST_F(winvm, same_other_uid_sees_name)
 		uint64_t cv;
 
 		chan_side(&ca, true);
-		if (become_nobody()) {
+		if (wv_drop_to_nobody()) {
 			chan_put(&ca, true, 's');
 			_exit(CHILD_SKIP);
 		}
@@ -567,7 +559,7 @@ TEST_F(winvm, same_other_uid_sees_name)
 		int fails = 0, ctx, c = -1;
 		uint64_t cv;
 
-		if (become_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = child_ctx();
 		CHILD_CHECK(fails, ctx >= 0);
@@ -602,7 +594,7 @@ TEST_F(winvm, fd_works_across_uids)
 		int fails = 0, ctx;
 		uint64_t cv;
 
-		if (become_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = child_ctx();
 		CHILD_CHECK(fails, ctx >= 0);
@@ -813,7 +805,7 @@ TEST_F(winvm, global_name_across_uids)
 		int fails = 0, ctx, c = -1;
 		uint64_t cv;
 
-		if (become_nobody())
+		if (wv_drop_to_nobody())
 			_exit(CHILD_SKIP);
 		ctx = child_ctx();
 		CHILD_CHECK(fails, ctx >= 0);

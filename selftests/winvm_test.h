@@ -16,6 +16,7 @@
 #define WINVM_TEST_H
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -26,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/winvm.h>
 
 #include "../tools/include/winvm-abi.h"
@@ -603,6 +606,29 @@ static inline long wv_rollup_kb(const char *field)
 		(fails)++;							\
 	}									\
 } while (0)
+
+#define WV_NOBODY	65534
+
+/*
+ * In a child: become uid and gid 65534 for good, with no supplementary
+ * groups and, as checked, no capability left (the unprivileged caller of
+ * the threat model).  0 on success.
+ */
+static inline int wv_drop_to_nobody(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (setgroups(0, NULL) || setresgid(WV_NOBODY, WV_NOBODY, WV_NOBODY) ||
+	    setresuid(WV_NOBODY, WV_NOBODY, WV_NOBODY))
+		return -1;
+	if (getuid() != WV_NOBODY || geteuid() != WV_NOBODY || getegid() != WV_NOBODY)
+		return -1;
+	memset(d, 0xff, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	return d[0].effective | d[1].effective | d[0].permitted | d[1].permitted ? -1 : 0;
+}
 
 /* Waits for @pid: its exit code, or 128 + the signal that killed it. */
 static inline int wv_wait(pid_t pid)
