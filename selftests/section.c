@@ -210,12 +210,13 @@ TEST_F(winvm, create_invalid_access)
 	}
 }
 
-/* Unknown flags, pad and reserved words are refused. */
+/* Unknown flags, bad world_access and reserved words are refused. */
 TEST_F(winvm, create_flags_and_reserved)
 {
 	struct winvm_section_create_args a = {
 		.size = 0x1000, .file_fd = -1, .protect = RW,
 	};
+	char name[64];
 
 	a.flags = 0x2;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
@@ -225,8 +226,22 @@ TEST_F(winvm, create_flags_and_reserved)
 	/* world_access: only for Global names, only SECTION_* rights. */
 	a.world_access = WINVM_SECTION_MAP_READ;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
+	wv_name(name, sizeof(name), "world-local");
+	a.name = U64(name);
+	a.name_len = strlen(name);
+	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
+	a.flags = WINVM_SECTION_GLOBAL;
 	a.world_access = 0x100;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
+	a.world_access = 0xffffffffu;
+	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
+	/* None of them made the name. */
+	ASSERT_ST(WINVM_STATUS_OBJECT_NAME_NOT_FOUND, wv_sec_open(self->fd, name, MAP_R, 0, NULL));
+	ASSERT_ST(WINVM_STATUS_OBJECT_NAME_NOT_FOUND,
+		  wv_sec_open(self->fd, name, MAP_R, WINVM_SECTION_GLOBAL, NULL));
+	a.flags = 0;
+	a.name = 0;
+	a.name_len = 0;
 	a.world_access = 0;
 	a.reserved[0] = 1;
 	ASSERT_ST(WINVM_STATUS_INVALID_PARAMETER, wv_sec_create_raw(self->fd, &a));
