@@ -436,7 +436,11 @@ bool winvm_alloc_writable(const struct winvm_alloc *alloc)
 
 /*
  * A view is about to map [addr, addr + len) of a caller's file: let the
- * kernel's mmap path check that file as mmap(2) would (filecheck.c).  A
+ * kernel's mmap path check that file as mmap(2) would (filecheck.c).  The
+ * probe maps the file the view maps (alloc->shm: a read-only reopen for a
+ * view that may not write the section), never the creator's fd: between
+ * the probe and winvm's VMA another thread can mremap or fork the probe
+ * away and keep it, and then it must give no more than the view does.  A
  * write-copy view writes only private copies, so it is checked as a
  * private writable mapping, as MAP_PRIVATE would be.
  */
@@ -452,7 +456,7 @@ static int winvm_view_probe(struct winvm_alloc *alloc, unsigned long addr,
 	if (!sec || !(sec->attributes & WINVM_SEC_FILE))
 		return 0;
 	/* A new range is probed in place; surgery's range is ours already. */
-	return winvm_probe_begin(p, sec->file, fixed ? 0 : addr, len,
+	return winvm_probe_begin(p, alloc->shm, fixed ? 0 : addr, len,
 				 (u64)winvm_pgoff(alloc, addr) << PAGE_SHIFT, prot,
 				 shared || !alloc->cow_file ? MAP_SHARED : MAP_PRIVATE);
 }

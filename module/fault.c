@@ -90,6 +90,8 @@ static bool winvm_faults_room(struct winvm_mm *wmm)
 	if (atomic_long_read(&wmm->nfaults) < cap)
 		return true;
 	xa_for_each(&wmm->faults, tid, rec) {
+		/* Up to WINVM_FAULT_RECS_MAX records, in a fault. */
+		cond_resched();
 		if (winvm_tid_alive(wmm, tid))
 			continue;
 		/* Another pruner may have taken it first. */

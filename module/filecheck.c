@@ -92,9 +92,11 @@ int winvm_vma_backable(struct vm_area_struct *vma)
  * (@prot, MAP_SHARED or MAP_PRIVATE in @flags) through the kernel's own
  * mmap path.  Any refusal is mmap's.  With @addr the probe takes the very
  * range winvm will map (MAP_FIXED_NOREPLACE, so an occupied range fails as
- * it should) and winvm's VMA then replaces it in one step, leaving no
- * moment in which the range is free or mapped without winvm's checks;
- * without, the kernel picks a place.
+ * it should) and winvm's VMA then replaces it, so the range is never free
+ * for someone else; without, the kernel picks a place.  mmap_lock is
+ * dropped in between, and another thread may take the probe away and keep
+ * it: callers probe the very file their VMA maps, so that a kept probe
+ * gives no more than the view (T-MMAP).
  */
 int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long addr,
 		      unsigned long len, u64 off, unsigned long prot, unsigned long flags)

@@ -557,9 +557,11 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 			/* Lost a race with a creator of the same name. */
 			winvm_section_put(sec);
 			status = winvm_name_existing(name, args, access, call);
-			/* Gone again already: rare. */
-			return status == WINVM_STATUS_OBJECT_NAME_NOT_FOUND ?
-			       WINVM_STATUS_NO_MEMORY : status;
+			if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
+				return status;
+			/* Gone again already (rare): the name is still ours. */
+			winvm_name_free(name);
+			return WINVM_STATUS_NO_MEMORY;
 		}
 	}
 	return winvm_handle_new(sec, access, call, &args->fd);

@@ -39,6 +39,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
@@ -1052,6 +1053,101 @@ TEST_F(remap, remap_file_pages_on_winvm_vma)
 	/* Our own context still works. */
 	ASSERT_OK(wv_free_at(self->fd, wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT, RW),
 			     0, RELEASE));
+}
+
+/*
+ * Inside VIEW_MAP the probe (module/filecheck.c) is, for a moment, an
+ * ordinary mapping of the view's file that another thread can mremap away
+ * and keep.  What it keeps must give no more than the view does: for a
+ * read-only view of a file its creator opened read-write, mprotect to
+ * PROT_WRITE must fail and the file stay as it was.
+ */
+struct steal {
+	uint64_t at, far, len;
+	atomic_int stop;
+	atomic_long stolen, writable;
+};
+
+static void *steal_probe(void *arg)
+{
+	struct steal *st = arg;
+	void *p;
+
+	while (!atomic_load(&st->stop)) {
+		p = mremap(PTR(st->at), st->len, st->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   PTR(st->far));
+		if (p == MAP_FAILED)
+			continue;
+		atomic_fetch_add(&st->stolen, 1);
+		if (!mprotect(p, st->len, PROT_READ | PROT_WRITE)) {
+			atomic_fetch_add(&st->writable, 1);
+			((volatile uint8_t *)p)[0x10] ^= 0xff;
+		}
+		munmap(p, st->len);
+	}
+	return NULL;
+}
+
+static int steal_child(int sfd, double secs)
+{
+	struct steal st = { .len = REMAP_SECTION };
+	long maps = 0;
+	int fails = 0, ctx;
+	pthread_t t;
+	void *hole;
+	double end;
+
+	ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
+	CHILD_CHECK(fails, ctx >= 0);
+	/* Two free places: where the view goes, where a stolen probe goes. */
+	hole = mmap(NULL, 4 * WV_GRAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHILD_CHECK(fails, hole != MAP_FAILED);
+	if (ctx < 0 || hole == MAP_FAILED)
+		return fails;
+	st.at = (U64(hole) + WV_GRAN - 1) & ~(WV_GRAN - 1);
+	st.far = st.at + 2 * WV_GRAN;
+	munmap(PTR(st.at), WV_GRAN);
+	CHILD_CHECK(fails, !pthread_create(&t, NULL, steal_probe, &st));
+	for (end = now_s() + secs; now_s() < end; maps++)
+		if (wv_map_at(ctx, sfd, MAP_R, st.at, 0, 0) == ST_OK)
+			wv_unmap(ctx, st.at);
+	atomic_store(&st.stop, 1);
+	pthread_join(t, NULL);
+	CLOG("%ld VIEW_MAPs, %ld probes stolen, %ld made writable", maps,
+	     atomic_load(&st.stolen), atomic_load(&st.writable));
+	CHILD_CHECK(fails, atomic_load(&st.writable) == 0);
+	return fails;
+}
+
+TEST_F(winvm, stolen_probe_gives_no_more_than_the_view)
+{
+	char path[64];
+	int file, sfd, ro;
+	pid_t pid;
+
+	NEED_ROOT();
+	snprintf(path, sizeof(path), "/tmp/winvm-attack-steal-%d", (int)getpid());
+	file = make_file(path, REMAP_SECTION, REMAP_SEED, 0600);
+	ASSERT_LE(0, file);
+	/* Root's read-write fd, a read-only section, a read-only handle. */
+	sfd = wv_must_file_section(self->fd, file, 0, RO, 0);
+	ASSERT_ST(ST_OK, wv_sec_dup(self->fd, sfd, S_MAP_R, &ro));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(sfd);
+		close(file);
+		if (wv_drop_to_nobody())
+			_exit(CHILD_SKIP);
+		_exit(steal_child(ro, 5.0));
+	}
+	ASSERT_CHILD_OK(pid);
+	ASSERT_EQ(-1, file_diff(file, 0, REMAP_SECTION, REMAP_SEED))
+		TH_LOG("root's file changed through a read-only handle");
+	close(ro);
+	close(sfd);
+	close(file);
+	unlink(path);
 }
 
 /* ================================================================== */
