@@ -35,27 +35,13 @@ static u32 winvm_fault_access(unsigned int flags)
 }
 
 /*
- * Reads of PAGE_EXECUTE pages are allowed: x86-64 cannot map a page
- * execute-only, and Windows on x64 lets such reads through as well.
+ * May a committed page in state @st take @access?  Reads of PAGE_EXECUTE
+ * pages are allowed: x86-64 cannot map a page execute-only, and Windows on
+ * x64 lets such reads through as well (prot.c).
  */
 static bool winvm_access_ok(u32 st, u32 access)
 {
-	u32 prot = st & WINVM_PS_PROT;
-
-	if (!(st & WINVM_PS_COMMIT))
-		return false;
-	switch (access) {
-	case WINVM_EXCEPTION_EXECUTE_FAULT:
-		return winvm_is_exec_prot(prot);
-	case WINVM_EXCEPTION_WRITE_FAULT:
-		/* Write-copy pages exist only in views, which copy on write. */
-		return prot == WINVM_PAGE_READWRITE ||
-		       prot == WINVM_PAGE_EXECUTE_READWRITE ||
-		       prot == WINVM_PAGE_WRITECOPY ||
-		       prot == WINVM_PAGE_EXECUTE_WRITECOPY;
-	default:
-		return prot != WINVM_PAGE_NOACCESS;
-	}
+	return (st & WINVM_PS_COMMIT) && winvm_prot_allows(st, access);
 }
 
 /*
@@ -136,51 +122,80 @@ static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
 }
 
 /*
- * The PTE is absent: decide reserved / no-access / guard / allowed.  A
- * guard is consumed only by a user-mode access, and cleared before the
- * signal is raised, so the retried access succeeds (NT's one-shot guard).
- * Kernel-mode accesses (uaccess, GUP) just fail with EFAULT.
+ * A user-mode access hit a guard page: the guard goes before the signal is
+ * raised, so the retried access succeeds (NT's one-shot guard).  Returns 0
+ * or VM_FAULT_OOM.
+ */
+static vm_fault_t winvm_guard_consume(struct winvm_alloc *alloc, pgoff_t idx, u32 st)
+	__must_hold(&alloc->state_lock)
+{
+	lockdep_assert_held(&alloc->state_lock);
+	if (winvm_ps_set_nocap(&alloc->pages, idx, idx, st & ~WINVM_PS_GUARD))
+		return VM_FAULT_OOM;
+	return 0;
+}
+
+/*
+ * Decide, under state_lock, what a fault on page @idx in state @st gets:
+ * 0 to go on, or the fault code; *status receives the exception for a
+ * user-mode denial.  A write-copy view makes its copy here.
+ */
+static vm_fault_t winvm_fault_decide(struct vm_fault *vmf, struct winvm_alloc *alloc,
+				     u32 *st, u32 access, u32 *status)
+	__must_hold(&alloc->state_lock)
+{
+	bool user = vmf->flags & FAULT_FLAG_USER;
+	vm_fault_t ret;
+
+	lockdep_assert_held(&alloc->state_lock);
+	*status = 0;
+	if ((*st & WINVM_PS_COMMIT) && (*st & WINVM_PS_GUARD)) {
+		/* Kernel-mode accesses (uaccess, GUP) just fail with EFAULT. */
+		if (!user)
+			return VM_FAULT_SIGSEGV;
+		ret = winvm_guard_consume(alloc, vmf->pgoff, *st);
+		if (!ret)
+			*status = WINVM_STATUS_GUARD_PAGE_VIOLATION;
+		return ret ? ret : VM_FAULT_SIGSEGV;
+	}
+	if (!winvm_access_ok(*st, access)) {
+		*status = user ? WINVM_STATUS_ACCESS_VIOLATION : 0;
+		return VM_FAULT_SIGSEGV;
+	}
+	if (alloc->cow_file)
+		return winvm_cow_prepare(alloc, vmf->pgoff, st, access);
+	return 0;
+}
+
+/*
+ * The PTE is absent: decide reserved / no-access / guard / allowed.  The
+ * core holds mmap_lock around ->fault (our VMAs have no ->map_pages, so on
+ * 6.12 a fault under the per-VMA lock alone is retried under mmap_lock),
+ * and the design depends on it: state changes take it for writing.
  */
 vm_fault_t winvm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct winvm_alloc *alloc = vma->vm_private_data;
 	u32 access = winvm_fault_access(vmf->flags);
-	bool user = vmf->flags & FAULT_FLAG_USER;
+	vm_fault_t ret;
 	pgoff_t next;
 	u32 st, status;
-	bool ok;
 
+	mmap_assert_locked(vma->vm_mm);
 	if (winvm_vma_stray(vma, alloc))
 		return VM_FAULT_SIGBUS;
-
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
-	if ((st & WINVM_PS_COMMIT) && (st & WINVM_PS_GUARD)) {
-		int err = 0;
-
-		if (user)
-			err = winvm_state_set_nocap(alloc, vmf->pgoff, vmf->pgoff,
-						    st & ~WINVM_PS_GUARD);
-		mutex_unlock(&alloc->state_lock);
-		if (err)
-			return VM_FAULT_OOM;
-		if (!user)
-			return VM_FAULT_SIGSEGV;
-		status = WINVM_STATUS_GUARD_PAGE_VIOLATION;
-		goto deny;
-	}
-	ok = winvm_access_ok(st, access);
-	if (ok && alloc->cow_file)
-		return winvm_cow_fault(vmf, alloc, st, access);
+	ret = winvm_fault_decide(vmf, alloc, &st, access, &status);
 	mutex_unlock(&alloc->state_lock);
-	if (ok)
-		return alloc->shm_ops->fault(vmf);
-	status = WINVM_STATUS_ACCESS_VIOLATION;
-deny:
-	if (user)
+	if (status)
 		winvm_record_fault(alloc->wmm, vmf->real_address, access, status);
-	return VM_FAULT_SIGSEGV;
+	if (ret)
+		return ret;
+	if (alloc->cow_file)
+		return winvm_cow_fault(vmf, alloc, st);
+	return alloc->shm_ops->fault(vmf);
 }
 
 /*
@@ -196,13 +211,13 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	pgoff_t next;
 	u32 st;
 
+	mmap_assert_locked(vmf->vma->vm_mm);
 	if (winvm_vma_stray(vmf->vma, alloc))
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	mutex_unlock(&alloc->state_lock);
-	if (!(st & WINVM_PS_GUARD) &&
-	    winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT)) {
+	if (winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT)) {
 		if (alloc->cow_file)
 			return winvm_cow_mkwrite(vmf, alloc, st);
 		/* A real filesystem may need to allocate blocks first. */

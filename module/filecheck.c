@@ -3,7 +3,7 @@
  * Which files may back a section, and the kernel's own mmap(2) checks on
  * them (docs/threat-model.md, T-FILE).
  *
- * winvm maps a caller's file through its mapper file (alloc.c), so
+ * winvm maps a caller's file through its mapper file (vmops.c), so
  * do_mmap() itself only ever sees the mapper.  Repeating mmap's checks one
  * by one is not possible from a module (the LSM and IMA hooks are not
  * exported) and would drift from the kernel's list anyway.  Instead, every
@@ -119,9 +119,11 @@ int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long ad
 /*
  * Unmap the probe, unless winvm's VMA replaced it already or (in a racing
  * thread of the caller's own) something else did: only a VMA that still
- * looks like the probe goes.
+ * looks like the probe goes.  @ours: the vm_ops of the VMA that may have
+ * replaced it (NULL if none will), passed in so that this file needs
+ * nothing from the files that map.
  */
-void winvm_probe_end(struct winvm_probe *p)
+void winvm_probe_end(struct winvm_probe *p, const struct vm_operations_struct *ours)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -134,7 +136,7 @@ void winvm_probe_end(struct winvm_probe *p)
 	vma = vma_lookup(mm, p->addr);
 	/* (It may have merged with a neighbouring mapping of the same file.) */
 	if (vma && vma->vm_end >= p->addr + PAGE_ALIGN(p->len) &&
-	    vma->vm_ops != &winvm_vm_ops && vma->vm_file) {
+	    (!ours || vma->vm_ops != ours) && vma->vm_file) {
 		inode = file_inode(vma->vm_file);
 		probe = inode == p->inode || inode == p->real;
 	}

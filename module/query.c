@@ -10,26 +10,11 @@
 
 #include "winvm.h"
 
-/* Translate Linux VMA permissions into the closest Windows protection. */
-static u32 winvm_linux_protect(struct vm_area_struct *vma)
-{
-	bool cow = vma->vm_file && !(vma->vm_flags & VM_SHARED);
-	unsigned long f = vma->vm_flags;
-
-	if (f & VM_EXEC) {
-		if (f & VM_WRITE)
-			return cow ? WINVM_PAGE_EXECUTE_WRITECOPY : WINVM_PAGE_EXECUTE_READWRITE;
-		return f & VM_READ ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_EXECUTE;
-	}
-	if (f & VM_WRITE)
-		return cow ? WINVM_PAGE_WRITECOPY : WINVM_PAGE_READWRITE;
-	return f & VM_READ ? WINVM_PAGE_READONLY : WINVM_PAGE_NOACCESS;
-}
-
 static void winvm_query_linux(struct vm_area_struct *vma, unsigned long page,
 			      struct winvm_query_args *args)
 {
-	u32 prot = winvm_linux_protect(vma);
+	u32 prot = winvm_prot_of_vm_flags(vma->vm_flags,
+					  vma->vm_file && !(vma->vm_flags & VM_SHARED));
 
 	args->base_address = page;
 	args->allocation_base = vma->vm_start;
@@ -56,6 +41,7 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	u64 committed = 0;
 	u32 st, want;
 
+	mmap_assert_locked(mm);
 	end = min(a_end, winvm_alloc_mapped_end(mm, alloc, page));
 	stop = winvm_pgoff(alloc, end);
 	mutex_lock(&alloc->state_lock);
@@ -81,7 +67,7 @@ static void winvm_query_alloc(struct mm_struct *mm, struct winvm_alloc *alloc,
 	args->type = alloc->type;
 	args->allocation_size = alloc->size;
 	if (!alloc->section) {
-		committed = alloc->committed;
+		committed = alloc->pages.committed;
 	} else {
 		/* Views: commit may be the section's; they have few runs. */
 		stop = winvm_pgoff(alloc, a_end);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Kernel API differences between 6.1 and 6.12, bridged by what the Kbuild
+ * probes found in the target's headers (never by version numbers).
+ */
+#ifndef WINVM_COMPAT_H
+#define WINVM_COMPAT_H
+
+#include <linux/mm.h>
+
+#ifdef WINVM_HAVE_VM_FLAGS_SET
+#define winvm_vm_flags_set(vma, f)	vm_flags_set(vma, f)
+#define winvm_vm_flags_clear(vma, f)	vm_flags_clear(vma, f)
+#else
+static inline void winvm_vm_flags_set(struct vm_area_struct *vma, unsigned long f)
+{
+	vma->vm_flags |= f;
+}
+
+static inline void winvm_vm_flags_clear(struct vm_area_struct *vma, unsigned long f)
+{
+	vma->vm_flags &= ~f;
+}
+#endif
+
+/* Drop the PTEs of one VMA's range (mmap_lock held). */
+static inline void winvm_zap_vma(struct vm_area_struct *vma, unsigned long addr,
+				 unsigned long len)
+{
+#ifdef WINVM_HAVE_ZAP_PAGE_RANGE
+	zap_page_range(vma, addr, len);
+#else
+	zap_page_range_single(vma, addr, len, NULL);
+#endif
+}
+
+static inline unsigned long winvm_get_unmapped_area(struct mm_struct *mm, unsigned long len)
+{
+#ifdef WINVM_HAVE_MM_GET_UNMAPPED_AREA
+	return mm_get_unmapped_area(mm, NULL, 0, len, 0, 0);
+#else
+	return mm->get_unmapped_area(NULL, 0, len, 0, 0);
+#endif
+}
+
+#endif /* WINVM_COMPAT_H */
