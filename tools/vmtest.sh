@@ -21,7 +21,7 @@
 #                      kselftest harness "-r CASE" when CASE has a dot
 #                      (FIXTURE.TEST, FIXTURE.VARIANT.TEST) and "-t CASE"
 #                      (that test in every fixture) when not; e.g.
-#                      VMTEST_ONLY=info,view:winvm.view_basic
+#                      VMTEST_ONLY=info,alloc:winvm.zero_size_rejected
 #   WINVM_SRC          module source tree other than this checkout
 #   VMTEST_CPU         QEMU -cpu model under TCG (max; max,la57=off for
 #                      4-level paging)
@@ -427,7 +427,7 @@ run_kernel() {	# <kernel name>
 	[ -z "$res" ] || echo "$res"
 	while read -r line; do
 		FAILS+=("[$k] $line")
-	done < <(echo "$res" | grep -E -- '<-- FAIL|watchdog|splat|: not ok |no END marker' |
+	done < <(echo "$res" | grep -E -- '<-- FAIL|watchdog|splat|: not ok |no END marker|no test case ran' |
 		sed 's/ *<-- FAIL//; s/^ *//' | head -20)
 	read_verdict "$verdict"
 	P=$J_pass F=$J_fail S=$J_skip
