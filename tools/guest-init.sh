@@ -66,6 +66,19 @@ insmod /winvm.ko
 mark INSMOD "rc=$?"
 if [ -c /dev/winvm ]; then mark DEV ok; else mark DEV missing; fi
 
+# KUnit suites in winvm.ko (debug kernel only) ran during insmod; their
+# KTAP results live in debugfs until rmmod, so copy them to the console
+# now, one suite between a BEGIN/END pair.
+for d in /sys/kernel/debug/kunit/winvm_*; do
+	[ -r "$d/results" ] || continue
+	mark KUNIT-BEGIN "${d##*/}"
+	# Through a file, like test output, so it reaches the console in one go.
+	cat "$d/results" >/tmp/kunit 2>&1
+	cat /tmp/kunit
+	mark KUNIT-END "${d##*/}"
+done
+rm -f /tmp/kunit
+
 # What a hang looks like from inside: every task's state, wait channel and
 # kernel stack, then the kernel's own list of blocked tasks.
 dump_tasks() {
@@ -85,30 +98,39 @@ dump_tasks() {
 
 # A hung test must not eat the host's whole time budget silently: the
 # watchdog prints what the test wrote so far and powers the guest off.
-run_one() {	# <name> <path>
-	mark TEST-BEGIN "$1"
+run_one() {	# <name> <path> [harness filter args...]
+	name=$1 path=$2
+	shift 2
+	mark TEST-BEGIN "$name"
 	(
 		sleep "$TEST_TIMEOUT"
 		cat /tmp/out
-		mark TEST-TIMEOUT "$1"
+		mark TEST-TIMEOUT "$name"
 		dump_tasks
 		reboot -f
 	) &
 	wd=$!
 	# Output goes through a file so kernel messages printed meanwhile
 	# cannot split TAP lines on the shared console.
-	(cd /tmp && "$2") >/tmp/out 2>&1 </dev/null
+	(cd /tmp && "$path" "$@") >/tmp/out 2>&1 </dev/null
 	rc=$?
 	kill $wd 2>/dev/null
 	cat /tmp/out
-	mark TEST-END "$1 rc=$rc"
+	mark TEST-END "$name rc=$rc"
 }
 
+# /tests/TESTS: one test per line, its name and then any kselftest harness
+# filter (VMTEST_ONLY=name:case; the host allows only [A-Za-z0-9_.-] in
+# them, so word splitting is safe).
 if [ "$MODE" = demo ]; then
+	mark PLAN winvm-demo
 	run_one winvm-demo /winvm-demo
 else
-	while read -r t; do
-		[ -n "$t" ] && run_one "$t" "/tests/$t"
+	# shellcheck disable=SC2046 # one word per test name
+	mark PLAN $(while read -r t _; do echo "$t"; done </tests/TESTS)
+	while read -r t args; do
+		# shellcheck disable=SC2086 # $args is a word list on purpose
+		[ -n "$t" ] && run_one "$t" "/tests/$t" $args
 	done </tests/TESTS
 fi
 

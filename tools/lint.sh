@@ -4,6 +4,7 @@
 # Style and static checks for the kernel-side code: checkpatch.pl --strict
 # (from Debian's linux-source-6.12) and a sparse build (C=2) against both
 # Debian header trees.  Any checkpatch message or sparse warning fails.
+# Also the host-only self-check of the console-log judge (check-judge.sh).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -14,6 +15,8 @@ CP=$B/checkpatch
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 mkdir -p "$B/logs"
 rc=0
+
+bash "$ROOT/tools/check-judge.sh" || rc=1
 
 # checkpatch.pl looks for spelling.txt and const_structs.checkpatch next to
 # itself, so the three files are kept together.  The tarball is read once;
@@ -58,7 +61,8 @@ for v in v61 v612; do
 	kv=$(cat "$B/kernels/$v")
 	dir=$B/lint/$kv log=$B/logs/sparse-$kv.log
 	mkdir -p "$dir"
-	rsync -a --delete "$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "$dir/"
+	# dkms.conf holds the version, which Kbuild may read.
+	rsync -a --delete "$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "$SRC/dkms.conf" "$dir/"
 	if ! make -C "/usr/src/linux-headers-$kv" M="$dir" C=2 modules >"$log" 2>&1; then
 		tail -40 "$log"
 		echo "sparse ($kv): build FAILED"

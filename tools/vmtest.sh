@@ -3,8 +3,8 @@
 #
 # Build winvm.ko and the selftests, boot each test kernel under QEMU (TCG)
 # with a throw-away initramfs, run the tests inside, and judge the console
-# log: test results, kernel splats, rmmod, kmemleak.  Nothing is ever loaded
-# into this machine's own kernel.
+# log (tools/vmtest-judge.sh: test results, KUnit, kernel splats, rmmod,
+# kmemleak).  Nothing is ever loaded into this machine's own kernel.
 #
 # usage: tools/vmtest.sh [--dkms] [--demo] [--build-only] [KERNEL...]
 #   KERNEL: 6.1 6.12 debug (default: all three)
@@ -16,6 +16,12 @@
 #   VMTEST_TIMEOUT     host-side limit per kernel in s (600; debug: 1500)
 #   VMTEST_TESTS_DIR   use prebuilt tests (a dir with TESTS) instead of
 #                      building selftests/
+#   VMTEST_ONLY        run only these tests, comma separated: NAME (a line
+#                      of TESTS, e.g. view) or NAME:CASE, which hands the
+#                      kselftest harness "-r CASE" when CASE has a dot
+#                      (FIXTURE.TEST, FIXTURE.VARIANT.TEST) and "-t CASE"
+#                      (that test in every fixture) when not; e.g.
+#                      VMTEST_ONLY=info,alloc:winvm.zero_size_rejected
 #   WINVM_SRC          module source tree other than this checkout
 #   VMTEST_CPU         QEMU -cpu model under TCG (max; max,la57=off for
 #                      4-level paging)
@@ -27,9 +33,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${WINVM_SRC:-$ROOT}	# where Kbuild, module/ and uapi/ are
 B=$ROOT/build
 LOGS=$B/logs
-SPLAT='BUG:|WARNING:|KASAN|UBSAN|possible circular|possible recursive|lockdep|Oops|Call Trace|unreferenced object|general protection|Kernel panic|kernel BUG at|INFO: |DEBUG_LOCKS_WARN_ON|blocked for more than'
-# Boot banners of the debug kernel that match the above but are no splat.
-BENIGN='RCU lockdep checking is enabled'
+# Next to the real script: tools/bench.sh runs it through a link.
+JUDGE=$(dirname "$(readlink -f "$0")")/vmtest-judge.sh
 # Modules of the Debian kernels the guest loads besides winvm, in load order
 # (tools/install-deps.sh unpacks them): ext4 and what it needs, overlayfs.
 GUEST_MODS="crc16 mbcache jbd2 crc32c_generic ext4 overlay"
@@ -45,7 +50,7 @@ for a in "$@"; do
 	--demo) demo=1 ;;
 	--build-only) build_only=1 ;;
 	6.1|6.12|debug) kernels+=("$a") ;;
-	*) sed -n '9,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,28s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ ${#kernels[@]} = 0 ]; then
@@ -89,9 +94,12 @@ resolve_kernel() {
 # Kbuild builds inside the source dir, so every kernel gets its own copy;
 # excluded objects survive --delete and keep rebuilds incremental.
 copy_src() {	# <dest dir>
+	local extra=()
+	# The version lives in dkms.conf, which Kbuild may read.
+	[ -f "$SRC/dkms.conf" ] && extra=("$SRC/dkms.conf")
 	mkdir -p "$1"
 	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='.*.d' \
-		"$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "$1/"
+		"$SRC/Kbuild" "$SRC/module" "$SRC/uapi" "${extra[@]}" "$1/"
 }
 
 # Prints every compiler/modpost warning; any one fails the build.
@@ -180,6 +188,44 @@ build_tests() {
 		fi
 	fi
 	[ -f "$TESTS_DIR/TESTS" ] || { echo "$TESTS_DIR/TESTS missing" >&2; return 1; }
+	select_tests
+}
+
+# Sets RUN (the guest's /tests/TESTS: a test name per line, then any
+# harness filter arguments) and EXPECTED (the names, space separated) from
+# TESTS and VMTEST_ONLY.  A bare NAME runs all of that test even if
+# NAME:CASE is given too.
+select_tests() {
+	local names=() items=() n item name case
+	local -A want=() args=() all=()
+	while read -r n; do
+		[ -n "$n" ] && { names+=("$n"); want[$n]=0; }
+	done <"$TESTS_DIR/TESTS"
+	if [ -z "${VMTEST_ONLY:-}" ]; then
+		for n in "${names[@]}"; do want[$n]=1; all[$n]=1; done
+	else
+		IFS=, read -ra items <<<"$VMTEST_ONLY"
+		for item in "${items[@]}"; do
+			[ -n "$item" ] || continue
+			name=${item%%:*}
+			[ -n "${want[$name]+x}" ] || { echo "VMTEST_ONLY: no test $name in $TESTS_DIR/TESTS" >&2; return 1; }
+			want[$name]=1
+			if [ "$name" = "$item" ]; then all[$name]=1; continue; fi
+			case=${item#*:}
+			# The guest splits these on blanks: allow only what a
+			# FIXTURE.VARIANT.TEST name can hold.
+			[[ $case =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] ||
+				{ echo "VMTEST_ONLY: bad test case '$case'" >&2; return 1; }
+			if [[ $case == *.* ]]; then args[$name]+=" -r $case"; else args[$name]+=" -t $case"; fi
+		done
+	fi
+	RUN='' EXPECTED=''
+	for n in "${names[@]}"; do
+		[ "${want[$n]}" = 1 ] || continue
+		EXPECTED+="$n "
+		if [ -n "${all[$n]:-}" ]; then RUN+="$n"$'\n'; else RUN+="$n${args[$n]}"$'\n'; fi
+	done
+	[ -n "$RUN" ] || { echo "VMTEST_ONLY selects no test" >&2; return 1; }
 }
 
 build_demo() {
@@ -232,10 +278,8 @@ make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints pat
 		cp "$B/demo/winvm-demo" "$r/winvm-demo"
 		echo MODE=demo >"$r/vmtest.conf"
 	else
-		cp "$TESTS_DIR/TESTS" "$r/tests/TESTS"
-		while read -r t; do
-			if [ -n "$t" ]; then cp "$TESTS_DIR/$t" "$r/tests/$t"; fi
-		done <"$TESTS_DIR/TESTS"
+		printf '%s' "$RUN" >"$r/tests/TESTS"
+		for t in $EXPECTED; do cp "$TESTS_DIR/$t" "$r/tests/$t"; done
 		echo MODE=tests >"$r/vmtest.conf"
 	fi
 	echo "TEST_TIMEOUT=$3" >>"$r/vmtest.conf"
@@ -251,80 +295,26 @@ make_initramfs() {	# <kernel name> <winvm.ko> <guest test timeout> -> prints pat
 	echo "$dir/initramfs.gz"
 }
 
-# Reads a console log, prints one line per test and a final "RESULT k=v ..."
-# line.  Only kernel lines (printk timestamp, forced by printk.time=1) and
-# the kmemleak report are scanned for splats, so test output may say
-# anything.  Splats are counted per region: boot (before /init), run
-# (console while testing) and the dmesg dump; run and dmesg see the same
-# messages, so the larger of the two counts.
-parse_log() {	# <log> <expected tests, space separated>
-	tr -d '\r' <"$1" | awk -v expected="$2" -v splat="$SPLAT" -v benign="$BENIGN" '
-	function fin(name, rc,   p, f, s) {
-		if (tot) { p = tp; f = tf; s = ts }
-		else { p = ok - okskip; f = nok; s = okskip }
-		if (rc == 4 && p + f + s == 0) s = 1
-		if (rc == 0 && p + f + s == 0) p = 1
-		if (rc != 0 && rc != 4 && f == 0) f = 1
-		P += p; F += f; S += s
-		printf "  %-32s rc=%-3s pass %d, fail %d, skip %d%s\n", name, rc, p, f, s, \
-			(f ? "   <-- FAIL" : "")
-		ended[name] = 1
-	}
-	BEGIN { region = "boot" }
-	/WINVM-INIT-START/ { region = "run" }
-	/WINVM-DMESG-BEGIN/ { region = "dmesg" }
-	/WINVM-DMESG-END/ { region = "run" }
-	/WINVM-KMEMLEAK-BEGIN/ { inleak = 1 }
-	/WINVM-KMEMLEAK-END/ { inleak = 0 }
-	(inleak || /\[ *[0-9]+\.[0-9]+\]/) && $0 ~ splat && $0 !~ benign {
-		n[region]++
-		if (!($0 in seen) && shown++ < 40) print "  splat(" region "): " $0 > "/dev/stderr"
-		seen[$0] = 1
-	}
-	function rcof(   v) { v = substr($0, RSTART, RLENGTH); sub(/.*rc=/, "", v); return v }
-	match($0, /WINVM-INSMOD rc=[0-9]+/) { insmod = rcof() }
-	/WINVM-DEV ok/ { dev = "ok" }
-	/WINVM-DEV missing/ { dev = "missing" }
-	match($0, /WINVM-RMMOD rc=[0-9]+/) { rmmod = rcof() }
-	/WINVM-DONE/ { done = 1 }
-	match($0, /WINVM-TEST-BEGIN [^ ]+/) {
-		cur = substr($0, RSTART + 17, RLENGTH - 17); began[cur] = 1
-		tot = tp = tf = ts = ok = okskip = nok = 0
-		next
-	}
-	match($0, /WINVM-TEST-TIMEOUT [^ ]+/) { print "  " substr($0, RSTART + 19, RLENGTH - 19) ": killed by the guest watchdog" > "/dev/stderr" }
-	match($0, /WINVM-TEST-END [^ ]+ rc=[0-9]+/) {
-		split(substr($0, RSTART + 15, RLENGTH - 15), a, " rc=")
-		fin(a[1], a[2]); cur = ""
-		next
-	}
-	cur != "" && /^# Totals: / {
-		tot = 1
-		for (i = 3; i <= NF; i++) {
-			split($i, kv, ":")
-			if (kv[1] == "pass" || kv[1] == "xfail") tp += kv[2]
-			else if (kv[1] == "skip") ts += kv[2]
-			else tf += kv[2]
-		}
-	}
-	cur != "" && /^ok [0-9]/ { ok++; if (/# *SKIP/) okskip++ }
-	cur != "" && /^not ok [0-9]/ {
-		if (/# *SKIP/) okskip++
-		else { nok++; print "  " cur ": " $0 > "/dev/stderr" }
-	}
-	END {
-		ne = split(expected, ex, " ")
-		for (i = 1; i <= ne; i++) if (!(ex[i] in ended)) {
-			printf "  %-32s %s   <-- FAIL\n", ex[i], \
-				(ex[i] in began ? "no END marker" : "never ran")
-			F++
-		}
-		run = n["run"] > n["dmesg"] ? n["run"] : n["dmesg"]
-		printf "RESULT pass=%d fail=%d skip=%d splats=%d bootsplats=%d insmod=%s dev=%s rmmod=%s finished=%d\n", \
-			P, F, S, run + n["boot"], n["boot"] + 0, \
-			(insmod == "" ? "none" : insmod), (dev == "" ? "none" : dev), \
-			(rmmod == "" ? "none" : rmmod), done
-	}'
+# Reads the judge's key=value verdict (tools/vmtest-judge.sh --result)
+# into J_<key>.  Guest text went into it, so it is only ever assigned,
+# never run, and numbers must look like numbers.
+read_verdict() {	# <file>
+	local key val
+	J_pass=0 J_fail=0 J_skip=0 J_splats=0 J_rmmod=none J_why='no verdict from the judge'
+	while IFS='=' read -r key val; do
+		case $key in
+		pass|fail|skip|splats|bootsplats|finished|kunit)
+			[[ $val =~ ^[0-9]+$ ]] || continue ;;
+		insmod|dev|rmmod|why) ;;
+		*) continue ;;
+		esac
+		printf -v "J_$key" '%s' "$val"
+	done <"$1"
+}
+
+# Guest text for the terminal, minus control characters (escape sequences).
+printable() {	# <file>
+	LC_ALL=C tr -d '\000-\010\013-\037\177' <"$1"
 }
 
 TOT_P=0 TOT_F=0 TOT_S=0 any_fail=0
@@ -358,7 +348,7 @@ boot_guest() {	# <kernel name> <initramfs> <log> <limit> <cmdline>
 	tail --pid=$qpid -s 1 -n +1 -f "$log" 2>/dev/null |
 		grep --line-buffered -ao 'WINVM-TEST-END .*' |
 		while read -r _ name st; do
-			echo "  [$k] $name ${st%$'\r'} ($(($(date +%s) - t0))s)"
+			echo "  [$k] ${name//[^[:graph:]]/?} ${st//[^[:graph:] ]/} ($(($(date +%s) - t0))s)"
 		done &
 	wait $qpid || rc=$?
 	wait $! || true
@@ -388,7 +378,7 @@ emulator_fault() {	# <log>
 
 run_kernel() {	# <kernel name>
 	local k=$1 ko limit guest_limit cmdline init log res expected rc secs
-	local P F S why
+	local P F S why verdict
 	resolve_kernel "$k" || { kernel_failed "$k" "kernel not available"; return; }
 	build_module "$k" "$KDIR" || { kernel_failed "$k" "module build"; return; }
 	[ $build_only = 1 ] && return
@@ -426,38 +416,33 @@ run_kernel() {	# <kernel name>
 
 	expected=
 	[ $demo = 1 ] && expected=winvm-demo
-	[ $demo = 0 ] && expected=$(grep -v '^$' "$TESTS_DIR/TESTS" | tr '\n' ' ' || true)
+	[ $demo = 0 ] && expected=$EXPECTED
 	if [ $demo = 1 ]; then
 		echo "----- winvm-demo output -----"
-		tr -d '\r' <"$log" | sed -n '/WINVM-TEST-BEGIN/,/WINVM-TEST-END/{/WINVM-TEST-/d;p}'
+		printable "$log" | sed -n '/WINVM-TEST-BEGIN/,/WINVM-TEST-END/{/WINVM-TEST-/d;p}'
 		echo "-----------------------------"
 	fi
-	res=$(parse_log "$log" "$expected" 2>&1)
-	echo "$res" | grep -v '^RESULT ' || true
+	verdict=$LOGS/$k.verdict
+	res=$(bash "$JUDGE" --kernel "$k" --expect "$expected" --result "$verdict" "$log") || true
+	[ -z "$res" ] || echo "$res"
 	while read -r line; do
 		FAILS+=("[$k] $line")
-	done < <(echo "$res" | grep -v '^RESULT ' | grep -E -- '<-- FAIL|watchdog|splat|: not ok ' |
+	done < <(echo "$res" | grep -E -- '<-- FAIL|watchdog|splat|: not ok |no END marker|no test case ran' |
 		sed 's/ *<-- FAIL//; s/^ *//' | head -20)
-	local pass=0 fail=1 skip=0 splats=0 bootsplats=0 insmod=none dev=none rmmod=none finished=0
-	eval "$(echo "$res" | sed -n 's/^RESULT //p' | tr ' ' '\n' | sed 's/^/local /')"
-	P=$pass F=$fail S=$skip
+	read_verdict "$verdict"
+	P=$J_pass F=$J_fail S=$J_skip
 
 	why=
-	[ $rc = 124 ] || [ $rc = 137 ] && why+=" timeout(${limit}s)"
-	[ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] && why+=" qemu-exit=$rc"
-	[ "$insmod" = 0 ] || why+=" insmod=$insmod"
-	[ "$dev" = ok ] || why+=" /dev/winvm=$dev"
-	[ "$rmmod" = 0 ] || why+=" rmmod=$rmmod"
-	[ "$finished" = 1 ] || why+=" no-DONE-marker"
-	[ "$splats" = 0 ] || why+=" splats=$splats"
-	[ "$bootsplats" = 0 ] || why+=" (boot:$bootsplats)"
-	[ "$F" = 0 ] || why+=" tests-failed=$F"
-	if [ "$finished" != 1 ]; then
+	[ "$rc" = 124 ] || [ "$rc" = 137 ] && why+=" timeout(${limit}s)"
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] && why+=" qemu-exit=$rc"
+	# insmod, /dev/winvm, rmmod, DONE marker, splats, failed tests, KUnit.
+	[ -z "$J_why" ] || why+=" $J_why"
+	if [[ $J_why == *no-DONE-marker* ]]; then
 		echo "[$k] last console lines:"
-		tr -d '\r' <"$log" | tail -25 | sed 's/^/  | /'
+		printable "$log" | tail -25 | sed 's/^/  | /'
 	fi
 	printf '[%s] %d passed, %d failed, %d skipped, splats: %d, rmmod: %s, %ds%s\n' \
-		"$k" "$P" "$F" "$S" "$splats" "$([ "$rmmod" = 0 ] && echo ok || echo "$rmmod")" \
+		"$k" "$P" "$F" "$S" "$J_splats" "$([ "$J_rmmod" = 0 ] && echo ok || echo "$J_rmmod")" \
 		"$secs" "${why:+  FAIL:$why}"
 	TOT_P=$((TOT_P + P)); TOT_S=$((TOT_S + S))
 	if [ -n "$why" ]; then
