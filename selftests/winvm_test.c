@@ -2,9 +2,9 @@
 /*
  * Helper functions of the winvm selftests, linked into every test binary
  * (see winvm_test.h): the ioctl wrappers, the fault-probing state and its
- * signal handler, the address-space and file utilities, and the section
- * and view wrappers.  The state shared with the tests (wv_errno, wv_fault,
- * ...) is defined here, once.
+ * signal handler, the address-space and file utilities, the section and
+ * view wrappers, and the memory kinds of the variant suites.  The state
+ * shared with the tests (wv_errno, wv_fault, ...) is defined here, once.
  *
  * The kselftest harness is not included here (it defines non-static
  * symbols of its own); checks that fail write a message that the
@@ -641,4 +641,153 @@ const char *wv_name(char *buf, size_t len, const char *tag)
 {
 	snprintf(buf, len, "winvm-test-%d-%s", (int)getpid(), tag);
 	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory kinds                                                         */
+/* ------------------------------------------------------------------ */
+
+const char *wv_kind_name(enum wv_kind kind)
+{
+	switch (kind) {
+	case WV_KIND_PRIVATE:	return "private";
+	case WV_KIND_PAGEFILE:	return "pagefile view";
+	case WV_KIND_TMPFS:	return "tmpfs file view";
+	case WV_KIND_EXT4:	return "ext4 file view";
+	case WV_KIND_WCOPY:	return "write-copy view";
+	}
+	return "?";
+}
+
+/* The access bits a page protection needs (fact 111). */
+#define WV_ACC_R	1u
+#define WV_ACC_W	2u
+#define WV_ACC_X	4u
+
+static unsigned int wv_prot_access(uint32_t prot)
+{
+	switch (prot & 0xff) {
+	case NOACCESS:	return 0;
+	case RO:	return WV_ACC_R;
+	case RW:	return WV_ACC_R | WV_ACC_W;
+	case WCOPY:	return WV_ACC_R;
+	case EX:	return WV_ACC_X;
+	case EXR:	return WV_ACC_R | WV_ACC_X;
+	case EXRW:	return WV_ACC_R | WV_ACC_W | WV_ACC_X;
+	case EXWCOPY:	return WV_ACC_R | WV_ACC_X;
+	}
+	return ~0u;
+}
+
+bool wv_region_allows(const struct wv_region *r, uint32_t prot)
+{
+	uint32_t base = prot & 0xff;
+
+	if (!r->view)	/* VirtualAlloc memory takes no write-copy protection */
+		return base != WCOPY && base != EXWCOPY;
+	/* A write-copy view is written through copies, never shared: RW is out. */
+	if ((r->aprot & 0xff) == WCOPY || (r->aprot & 0xff) == EXWCOPY)
+		if (base == RW || base == EXRW)
+			return false;
+	return (wv_prot_access(prot) & ~wv_prot_access(r->aprot)) == 0;
+}
+
+/* A zero-filled file of @size bytes in @dir, unlinked; -errno on failure. */
+static int wv_zero_file(const char *dir, uint64_t size)
+{
+	char path[256];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/winvm-kind-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (ftruncate(fd, size)) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int wv_region_new(int fd, enum wv_kind kind, uint64_t size, uint32_t prot,
+		  struct wv_region *r, char *why, size_t len)
+{
+	uint32_t sprot = EXRW, access = MAP_W | MAP_X, st;
+	uint64_t a = 0, s = size;
+	const char *dir = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->sfd = -1;
+	r->file_fd = -1;
+	why[0] = 0;
+	if (kind == WV_KIND_PRIVATE) {
+		st = wv_alloc(fd, &a, &s, 0, RESERVE | COMMIT, prot);
+		if (st != ST_OK) {
+			snprintf(why, len, "alloc(0x%" PRIx64 ", prot 0x%x) -> %s, errno %d",
+				 size, prot, winvm_abi_status_name(st), wv_errno);
+			return -1;
+		}
+		r->base = a;
+		r->size = s;
+		r->aprot = prot;
+		r->type = WINVM_MEM_PRIVATE;
+		r->wprot = RW;
+		return 0;
+	}
+	r->view = true;
+	r->type = WV_MAPPED;
+	if (kind == WV_KIND_TMPFS)
+		dir = "/tmp";
+	else if (kind == WV_KIND_EXT4)
+		dir = "/mnt/ext4";
+	if (dir) {
+		r->file_fd = wv_zero_file(dir, size);
+		if (r->file_fd < 0) {
+			snprintf(why, len, "no writable file in %s (%s)", dir,
+				 strerror(-r->file_fd));
+			return 1;
+		}
+	}
+	if (kind == WV_KIND_WCOPY) {
+		sprot = RW;
+		access = MAP_C;
+	}
+	st = wv_sec_create(fd, size, sprot, 0, r->file_fd, 0, NULL, 0, &r->sfd);
+	if (st != ST_OK) {
+		snprintf(why, len, "%s: section(size 0x%" PRIx64 ", prot 0x%x) -> %s, errno %d",
+			 wv_kind_name(kind), size, sprot, winvm_abi_status_name(st), wv_errno);
+		return -1;
+	}
+	st = wv_map(fd, r->sfd, access, &a, 0, &s, 0, 0);
+	if (st != ST_OK) {
+		snprintf(why, len, "%s: map(access 0x%x) -> %s, errno %d",
+			 wv_kind_name(kind), access, winvm_abi_status_name(st), wv_errno);
+		return -1;
+	}
+	r->base = a;
+	r->size = s;
+	r->aprot = kind == WV_KIND_WCOPY ? WCOPY : EXRW;
+	r->wprot = kind == WV_KIND_WCOPY ? WCOPY : RW;
+	if (prot != r->aprot) {
+		if (!wv_region_allows(r, prot)) {
+			snprintf(why, len, "%s: protection 0x%x is outside the view's access 0x%x",
+				 wv_kind_name(kind), prot, r->aprot);
+			return -1;
+		}
+		st = wv_protect_at(fd, a, s, prot);
+		if (st != ST_OK) {
+			snprintf(why, len, "%s: protect(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%x) -> %s, errno %d",
+				 wv_kind_name(kind), a, s, prot, winvm_abi_status_name(st), wv_errno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+uint32_t wv_kind_wprot(enum wv_kind kind)
+{
+	return kind == WV_KIND_WCOPY ? WCOPY : RW;
 }

@@ -13,7 +13,8 @@
  *  - sigsetjmp-based probes (wv_try_read/write/call), in the style of
  *    mainline tools/testing/selftests/mm/guard-regions.c;
  *  - small address-space utilities (holes, /proc/self/maps, RSS);
- *  - section and view wrappers.
+ *  - section and view wrappers and the memory kinds of the variant suites
+ *    (wv_region_new()).
  *
  * What must expand in the test itself stays a macro here: the ASSERT_*()
  * forms (they bail out through the harness's _metadata) and the "winvm"
@@ -519,5 +520,123 @@ bool wv_pat_ok(const void *p, uint64_t off, uint64_t len, unsigned int seed);
 
 /* A section name unique to this process: "winvm-test-<pid>-<tag>". */
 const char *wv_name(char *buf, size_t len, const char *tag);
+
+/* ------------------------------------------------------------------ */
+/* Memory kinds (the variant suites)                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The kinds of memory one test body runs over:
+ *  - PRIVATE:  VirtualAlloc(MEM_RESERVE | MEM_COMMIT);
+ *  - PAGEFILE: a view of a pagefile-backed EXECUTE_READWRITE section,
+ *    mapped FILE_MAP_WRITE | FILE_MAP_EXECUTE;
+ *  - TMPFS, EXT4: the same over a zero-filled file in /tmp (tmpfs in the
+ *    guest) or /mnt/ext4 (the guest's ext4 disk);
+ *  - WCOPY: a FILE_MAP_COPY view of a pagefile-backed READWRITE section,
+ *    pages PAGE_WRITECOPY.
+ * Every page starts zero-filled.
+ */
+enum wv_kind {
+	WV_KIND_PRIVATE,
+	WV_KIND_PAGEFILE,
+	WV_KIND_TMPFS,
+	WV_KIND_EXT4,
+	WV_KIND_WCOPY,
+};
+
+struct wv_region {
+	enum wv_kind kind;
+	bool view;		/* a section view: no decommit, no MEM_RELEASE */
+	uint64_t base, size;	/* the allocation or view */
+	uint32_t aprot;		/* AllocationProtect that MEM_QUERY reports */
+	uint32_t type;		/* MEM_PRIVATE or MEM_MAPPED */
+	uint32_t wprot;		/* the kind's writable protection: RW or WRITECOPY */
+	int sfd, file_fd;	/* section and file, -1 if none */
+};
+
+const char *wv_kind_name(enum wv_kind kind);
+
+/*
+ * The kind's writable protection: READWRITE, or WRITECOPY on a write-copy
+ * view (whose pages report READWRITE once written, fact 114).
+ */
+uint32_t wv_kind_wprot(enum wv_kind kind);
+
+/*
+ * Whether NtProtectVirtualMemory may set @prot on @r: on a view only
+ * within the view's access (fact 111); on private memory anything but
+ * the write-copy protections (fact 48).
+ */
+bool wv_region_allows(const struct wv_region *r, uint32_t prot);
+
+/*
+ * A region of @kind, @size bytes, every page committed at @prot.  0 on
+ * success; 1 when the kind is not available here (reason in @why); -1 on
+ * failure (message in @why).
+ */
+int wv_region_new(int fd, enum wv_kind kind, uint64_t size, uint32_t prot,
+		  struct wv_region *r, char *why, size_t len);
+
+/* wv_region_new() into @r that must succeed (SKIP when the kind is absent). */
+#define ASSERT_REGION(r, fd, kind, size, prot) do {				\
+	char __wv_why[WV_MSG_LEN];						\
+	int __wv_rc = wv_region_new(fd, kind, size, prot, &(r), __wv_why,	\
+				    sizeof(__wv_why));				\
+	if (__wv_rc > 0)							\
+		SKIP(return, "%s", __wv_why);					\
+	ASSERT_EQ(0, __wv_rc) TH_LOG("%s", __wv_why);				\
+} while (0)
+
+/* SKIP unless @r may take protection @prot, naming the Windows rule. */
+#define SKIP_UNLESS_ALLOWS(r, prot) do {					\
+	if (!wv_region_allows(&(r), prot))					\
+		SKIP(return, "Windows: a %s (AllocationProtect 0x%x) cannot take "\
+		     "protection 0x%x (view protection must stay within the "	\
+		     "view's access; private memory takes no WRITECOPY)",	\
+		     wv_kind_name((r).kind), (r).aprot, (uint32_t)(prot));	\
+} while (0)
+
+/* SKIP on views, for operations Windows allows on VirtualAlloc memory only. */
+#define SKIP_IF_VIEW(r, what) do {						\
+	if ((r).view)								\
+		SKIP(return, "Windows: %s a %s is refused (%s applies to "	\
+		     "VirtualAlloc memory only)", what, wv_kind_name((r).kind),	\
+		     what);							\
+} while (0)
+
+#ifndef WINVM_TEST_LIB
+/*
+ * WV_KIND_FIXTURE(): the "kind" fixture with one variant per memory kind,
+ * for the suites that run one body over every kind (guard-regions.c
+ * style).  A suite uses it once; its tests are TEST_F(kind, ...) and get
+ * a region with ASSERT_REGION(r, self->fd, variant->kind, size, prot).
+ */
+#define WV_KIND_FIXTURE()							\
+FIXTURE(kind) {								\
+	int fd;									\
+};										\
+FIXTURE_VARIANT(kind) {							\
+	enum wv_kind kind;							\
+};										\
+FIXTURE_VARIANT_ADD(kind, private) { .kind = WV_KIND_PRIVATE };		\
+FIXTURE_VARIANT_ADD(kind, pagefile_view) { .kind = WV_KIND_PAGEFILE };	\
+FIXTURE_VARIANT_ADD(kind, tmpfs_view) { .kind = WV_KIND_TMPFS };		\
+FIXTURE_VARIANT_ADD(kind, ext4_view) { .kind = WV_KIND_EXT4 };		\
+FIXTURE_VARIANT_ADD(kind, writecopy_view) { .kind = WV_KIND_WCOPY };	\
+FIXTURE_SETUP(kind)								\
+{										\
+	self->fd = open(WV_DEV, O_RDWR | O_CLOEXEC);				\
+	if (self->fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))\
+		SKIP(return, "no %s (%s): winvm module not loaded", WV_DEV,	\
+		     strerror(errno));						\
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", WV_DEV, strerror(errno));	\
+	wv_fault_install(self->fd);						\
+}										\
+FIXTURE_TEARDOWN(kind)								\
+{										\
+	if (self->fd >= 0)							\
+		close(self->fd);						\
+}
+#endif /* !WINVM_TEST_LIB */
 
 #endif /* WINVM_TEST_H */
