@@ -32,105 +32,6 @@ TEST_F(winvm, guard_allocation_query)
 	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, WV_PAGE, COMMIT, RW | GUARD, WINVM_MEM_PRIVATE);
 }
 
-/*
- * Fact 71: the first access, even a read, raises exactly one guard-page
- * exception at the exact address; the guard is gone by the time the
- * handler runs, and the access then completes.
- */
-TEST_F(winvm, guard_read_is_one_shot)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW | GUARD);
-	uint8_t v = 0xff;
-
-	wv_fault.query = true;
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 0x123), &v));
-	ASSERT_EQ(1, wv_fault.count);
-	ASSERT_EQ(0, v);
-	check_record(_metadata, a + 0x123, WINVM_STATUS_GUARD_PAGE_VIOLATION,
-		     WINVM_EXCEPTION_READ_FAULT);
-	/* Inside the handler the page was already plain READWRITE. */
-	ASSERT_HEX(ST_OK, wv_fault.q_status);
-	ASSERT_HEX(a, wv_fault.q.base_address);
-	ASSERT_HEX(RW, wv_fault.q.protect);
-	ASSERT_HEX(RW | GUARD, wv_fault.q.allocation_protect);
-	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
-	/* No second exception. */
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 0x456), NULL));
-	ASSERT_TRUE(wv_try_write(PTR(a + 0x456), 1));
-	ASSERT_EQ(0, wv_fault.count);
-}
-
-/* A write hits the guard once; the re-executed write lands. */
-TEST_F(winvm, guard_write_is_one_shot)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_PAGE, RESERVE | COMMIT, RW | GUARD);
-
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_write(PTR(a + WV_PAGE + 0x801), 0x5c));
-	ASSERT_EQ(1, wv_fault.count);
-	check_record(_metadata, a + WV_PAGE + 0x801, WINVM_STATUS_GUARD_PAGE_VIOLATION,
-		     WINVM_EXCEPTION_WRITE_FAULT);
-	ASSERT_EQ(0x5c, *(volatile uint8_t *)PTR(a + WV_PAGE + 0x801));
-	/* Only the touched page lost its guard. */
-	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, WV_PAGE, COMMIT, RW | GUARD, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, RW | GUARD, WV_PAGE, COMMIT, RW,
-		  WINVM_MEM_PRIVATE);
-}
-
-/* Fact 75: executing on an EXECUTE_READ|GUARD page. */
-TEST_F(winvm, guard_execute_is_one_shot)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW);
-	uint32_t old = 0;
-	int r = 0;
-
-	memcpy(PTR(a + 0x40), wv_ret42, sizeof(wv_ret42));
-	ASSERT_OK(wv_protect(self->fd, &a, &(uint64_t){ WV_PAGE }, EXR | GUARD, &old));
-	ASSERT_HEX(RW, old);
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_call(PTR(a + 0x40), &r));
-	ASSERT_EQ(42, r);
-	ASSERT_EQ(1, wv_fault.count);
-	check_record(_metadata, a + 0x40, WINVM_STATUS_GUARD_PAGE_VIOLATION,
-		     WINVM_EXCEPTION_EXECUTE_FAULT);
-	ASSERT_VQ(self->fd, a, a, a, RW, WV_PAGE, COMMIT, EXR, WINVM_MEM_PRIVATE);
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_call(PTR(a + 0x40), &r));
-	ASSERT_EQ(0, wv_fault.count);
-}
-
-/* Facts 70 and 72: re-arming the guard and removing it by protection. */
-TEST_F(winvm, guard_rearm_and_remove)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW | GUARD);
-	uint64_t b, s;
-	uint32_t old;
-
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a), NULL));
-	ASSERT_EQ(1, wv_fault.count);
-
-	b = a;
-	s = WV_PAGE;
-	ASSERT_OK(wv_protect(self->fd, &b, &s, RW | GUARD, &old));
-	ASSERT_HEX(RW, old);
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 8), NULL));
-	ASSERT_EQ(1, wv_fault.count);
-	check_record(_metadata, a + 8, WINVM_STATUS_GUARD_PAGE_VIOLATION,
-		     WINVM_EXCEPTION_READ_FAULT);
-
-	ASSERT_OK(wv_protect(self->fd, &b, &s, RW | GUARD, &old));
-	ASSERT_HEX(RW, old);
-	ASSERT_OK(wv_protect(self->fd, &b, &s, RW, &old));
-	ASSERT_HEX(RW | GUARD, old);
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 16), NULL));
-	ASSERT_EQ(0, wv_fault.count);
-}
-
 /* Fact 76: committing committed pages with GUARD arms them. */
 TEST_F(winvm, guard_by_recommit)
 {
@@ -145,44 +46,6 @@ TEST_F(winvm, guard_by_recommit)
 	ASSERT_OK(wv_protect(self->fd, &b, &s, RW, &old));
 	ASSERT_HEX(RW | GUARD, old);
 	ASSERT_EQ(17, *(volatile int *)PTR(b));
-}
-
-/* Each page of a guarded range is its own one-shot guard. */
-TEST_F(winvm, guard_pages_are_independent)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, 4 * WV_PAGE, RESERVE | COMMIT, RO | GUARD);
-	int i;
-
-	for (i = 3; i >= 0; i -= 2) {
-		wv_fault_reset();
-		ASSERT_TRUE(wv_try_read(PTR(a + i * WV_PAGE + 4), NULL));
-		ASSERT_EQ(1, wv_fault.count);
-		ASSERT_HEX(a + i * WV_PAGE + 4, wv_fault.fi.address);
-	}
-	ASSERT_VQ(self->fd, a, a, a, RO | GUARD, WV_PAGE, COMMIT, RO | GUARD, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, RO | GUARD, WV_PAGE, COMMIT, RO,
-		  WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 2 * WV_PAGE, a + 2 * WV_PAGE, a, RO | GUARD, WV_PAGE, COMMIT,
-		  RO | GUARD, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 3 * WV_PAGE, a + 3 * WV_PAGE, a, RO | GUARD, WV_PAGE, COMMIT, RO,
-		  WINVM_MEM_PRIVATE);
-}
-
-/* A READONLY guard page: the guard goes, the protection stays. */
-TEST_F(winvm, guard_then_readonly_violation)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RO | GUARD);
-
-	wv_fault_reset();
-	ASSERT_FALSE(wv_try_write(PTR(a + 0x10), 1));
-	/* First the guard (the handler returns), then the write to RO. */
-	ASSERT_EQ(2, wv_fault.count);
-	check_record(_metadata, a + 0x10, WINVM_STATUS_ACCESS_VIOLATION,
-		     WINVM_EXCEPTION_WRITE_FAULT);
-	ASSERT_VQ(self->fd, a, a, a, RO | GUARD, WV_PAGE, COMMIT, RO, WINVM_MEM_PRIVATE);
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 0x10), NULL));
-	ASSERT_EQ(0, wv_fault.count);
 }
 
 /* Reserved pages: STATUS_ACCESS_VIOLATION with the access type. */
@@ -206,21 +69,6 @@ TEST_F(winvm, reserved_access_violation)
 	check_record(_metadata, a + 0x5000, WINVM_STATUS_ACCESS_VIOLATION,
 		     WINVM_EXCEPTION_EXECUTE_FAULT);
 	ASSERT_VQ(self->fd, a, a, a, RW, WV_GRAN, RESERVE, 0, WINVM_MEM_PRIVATE);
-}
-
-/* Committed NOACCESS pages: the same. */
-TEST_F(winvm, noaccess_access_violation)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, NOACCESS);
-
-	wv_fault_reset();
-	ASSERT_FALSE(wv_try_read(PTR(a + 0x10), NULL));
-	check_record(_metadata, a + 0x10, WINVM_STATUS_ACCESS_VIOLATION,
-		     WINVM_EXCEPTION_READ_FAULT);
-	wv_fault_reset();
-	ASSERT_FALSE(wv_try_write(PTR(a + 0x20), 1));
-	check_record(_metadata, a + 0x20, WINVM_STATUS_ACCESS_VIOLATION,
-		     WINVM_EXCEPTION_WRITE_FAULT);
 }
 
 /* Reading the record consumes it. */
@@ -416,6 +264,190 @@ TEST_F(winvm, stack_guard_growth_real_recursion)
 	ASSERT_VQ(self->fd, lowest, lowest, a, RW, top - lowest, COMMIT, RW, WINVM_MEM_PRIVATE);
 	ASSERT_VQ(self->fd, lowest - WV_PAGE, lowest - WV_PAGE, a, RW, WV_PAGE, COMMIT,
 		  RW | GUARD, WINVM_MEM_PRIVATE);
+}
+
+/*
+ * The cases below run on every memory kind (WV_KIND_FIXTURE): private
+ * memory and views of pagefile, tmpfs-file and ext4-file sections, and
+ * write-copy views, whose guard pages report WRITECOPY|GUARD until written.
+ */
+WV_KIND_FIXTURE()
+
+/*
+ * Fact 71: the first access, even a read, raises exactly one guard-page
+ * exception at the exact address; the guard is gone by the time the
+ * handler runs, and the access then completes.  A read leaves a write-copy
+ * page WRITECOPY; the first write makes it READWRITE (fact 114).
+ */
+TEST_F(kind, guard_read_is_one_shot)
+{
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint8_t v = 0xff;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, w | GUARD);
+	a = r.base;
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, w | GUARD, r.type);
+	wv_fault.query = true;
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 0x123), &v));
+	ASSERT_EQ(1, wv_fault.count);
+	ASSERT_EQ(0, v);
+	check_record(_metadata, a + 0x123, WINVM_STATUS_GUARD_PAGE_VIOLATION,
+		     WINVM_EXCEPTION_READ_FAULT);
+	/* Inside the handler the page already had its plain protection. */
+	ASSERT_HEX(ST_OK, wv_fault.q_status);
+	ASSERT_HEX(a, wv_fault.q.base_address);
+	ASSERT_HEX(w, wv_fault.q.protect);
+	ASSERT_HEX(r.aprot, wv_fault.q.allocation_protect);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, w, r.type);
+	/* No second exception. */
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 0x456), NULL));
+	ASSERT_TRUE(wv_try_write(PTR(a + 0x456), 1));
+	ASSERT_EQ(0, wv_fault.count);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, RW, r.type);
+}
+
+/* A write hits the guard once; the re-executed write lands. */
+TEST_F(kind, guard_write_is_one_shot)
+{
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 2 * WV_PAGE, w | GUARD);
+	a = r.base;
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_write(PTR(a + WV_PAGE + 0x801), 0x5c));
+	ASSERT_EQ(1, wv_fault.count);
+	check_record(_metadata, a + WV_PAGE + 0x801, WINVM_STATUS_GUARD_PAGE_VIOLATION,
+		     WINVM_EXCEPTION_WRITE_FAULT);
+	ASSERT_EQ(0x5c, *(volatile uint8_t *)PTR(a + WV_PAGE + 0x801));
+	/* Only the touched page lost its guard; written, it is READWRITE. */
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, w | GUARD, r.type);
+	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, r.aprot, WV_PAGE, COMMIT, RW, r.type);
+}
+
+/* Fact 75: executing on an EXECUTE_READ|GUARD page. */
+TEST_F(kind, guard_execute_is_one_shot)
+{
+	struct wv_region r;
+	uint32_t old = 0;
+	uint64_t a;
+	int ret = 0;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, wv_kind_wprot(variant->kind));
+	SKIP_UNLESS_ALLOWS(r, EXR | GUARD);
+	a = r.base;
+	memcpy(PTR(a + 0x40), wv_ret42, sizeof(wv_ret42));
+	ASSERT_OK(wv_protect(self->fd, &a, &(uint64_t){ WV_PAGE }, EXR | GUARD, &old));
+	ASSERT_HEX(RW, old);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_call(PTR(a + 0x40), &ret));
+	ASSERT_EQ(42, ret);
+	ASSERT_EQ(1, wv_fault.count);
+	check_record(_metadata, a + 0x40, WINVM_STATUS_GUARD_PAGE_VIOLATION,
+		     WINVM_EXCEPTION_EXECUTE_FAULT);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, EXR, r.type);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_call(PTR(a + 0x40), &ret));
+	ASSERT_EQ(0, wv_fault.count);
+}
+
+/* Facts 70 and 72: re-arming the guard and removing it by protection. */
+TEST_F(kind, guard_rearm_and_remove)
+{
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a, b, s;
+	uint32_t old;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, w | GUARD);
+	a = r.base;
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a), NULL));
+	ASSERT_EQ(1, wv_fault.count);
+
+	b = a;
+	s = WV_PAGE;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, w | GUARD, &old));
+	ASSERT_HEX(w, old);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 8), NULL));
+	ASSERT_EQ(1, wv_fault.count);
+	check_record(_metadata, a + 8, WINVM_STATUS_GUARD_PAGE_VIOLATION,
+		     WINVM_EXCEPTION_READ_FAULT);
+
+	ASSERT_OK(wv_protect(self->fd, &b, &s, w | GUARD, &old));
+	ASSERT_HEX(w, old);
+	ASSERT_OK(wv_protect(self->fd, &b, &s, w, &old));
+	ASSERT_HEX(w | GUARD, old);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 16), NULL));
+	ASSERT_EQ(0, wv_fault.count);
+}
+
+/* Each page of a guarded range is its own one-shot guard. */
+TEST_F(kind, guard_pages_are_independent)
+{
+	struct wv_region r;
+	uint64_t a;
+	int i;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 4 * WV_PAGE, RO | GUARD);
+	a = r.base;
+	for (i = 3; i >= 0; i -= 2) {
+		wv_fault_reset();
+		ASSERT_TRUE(wv_try_read(PTR(a + i * WV_PAGE + 4), NULL));
+		ASSERT_EQ(1, wv_fault.count);
+		ASSERT_HEX(a + i * WV_PAGE + 4, wv_fault.fi.address);
+	}
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, RO | GUARD, r.type);
+	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, r.aprot, WV_PAGE, COMMIT, RO, r.type);
+	ASSERT_VQ(self->fd, a + 2 * WV_PAGE, a + 2 * WV_PAGE, a, r.aprot, WV_PAGE, COMMIT,
+		  RO | GUARD, r.type);
+	ASSERT_VQ(self->fd, a + 3 * WV_PAGE, a + 3 * WV_PAGE, a, r.aprot, WV_PAGE, COMMIT, RO,
+		  r.type);
+}
+
+/* A READONLY guard page: the guard goes, the protection stays. */
+TEST_F(kind, guard_then_readonly_violation)
+{
+	struct wv_region r;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, RO | GUARD);
+	a = r.base;
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_write(PTR(a + 0x10), 1));
+	/* First the guard (the handler returns), then the write to RO. */
+	ASSERT_EQ(2, wv_fault.count);
+	check_record(_metadata, a + 0x10, WINVM_STATUS_ACCESS_VIOLATION,
+		     WINVM_EXCEPTION_WRITE_FAULT);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, RO, r.type);
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 0x10), NULL));
+	ASSERT_EQ(0, wv_fault.count);
+}
+
+/* Committed NOACCESS pages: STATUS_ACCESS_VIOLATION with the access type. */
+TEST_F(kind, noaccess_access_violation)
+{
+	struct wv_region r;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, NOACCESS);
+	a = r.base;
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(a + 0x10), NULL));
+	check_record(_metadata, a + 0x10, WINVM_STATUS_ACCESS_VIOLATION,
+		     WINVM_EXCEPTION_READ_FAULT);
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_write(PTR(a + 0x20), 1));
+	check_record(_metadata, a + 0x20, WINVM_STATUS_ACCESS_VIOLATION,
+		     WINVM_EXCEPTION_WRITE_FAULT);
 }
 
 TEST_HARNESS_MAIN

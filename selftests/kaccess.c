@@ -50,12 +50,20 @@ static bool has_pattern(const volatile uint8_t *p, size_t len)
 	return true;
 }
 
+/* Cases on TEST_F(kind, ...) run on every memory kind (WV_KIND_FIXTURE). */
+WV_KIND_FIXTURE()
+
 /* read(2)/pread(2) into committed pages, including never-touched ones. */
-TEST_F(winvm, pread_into_committed_memory)
+TEST_F(kind, pread_into_committed_memory)
 {
 	const size_t len = 4 * WV_PAGE;
-	uint64_t a = wv_must_alloc(self->fd, 0, len, RESERVE | COMMIT, RW);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	int mfd = memfd_with_pattern(len);
+
+	ASSERT_REGION(r, self->fd, variant->kind, len, w);
+	a = r.base;
 
 	ASSERT_LE(0, mfd);
 	/* Not yet faulted in: the kernel populates the pages itself. */
@@ -84,13 +92,18 @@ TEST_F(winvm, pipe_through_winvm_memory)
 }
 
 /* write(2) from winvm memory into a file, read back elsewhere. */
-TEST_F(winvm, write_from_winvm_memory)
+TEST_F(kind, write_from_winvm_memory)
 {
 	const size_t len = 3 * WV_PAGE;
-	uint64_t a = wv_must_alloc(self->fd, 0, len, RESERVE | COMMIT, RW);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	int mfd = memfd_create("winvm-write", MFD_CLOEXEC);
 	uint8_t *buf = malloc(len);
 	size_t i;
+
+	ASSERT_REGION(r, self->fd, variant->kind, len, w);
+	a = r.base;
 
 	ASSERT_LE(0, mfd);
 	ASSERT_NE(NULL, buf);
@@ -106,13 +119,18 @@ TEST_F(winvm, write_from_winvm_memory)
 }
 
 /* process_vm_readv/writev on ourselves (get_user_pages on winvm ranges). */
-TEST_F(winvm, process_vm_access_self)
+TEST_F(kind, process_vm_access_self)
 {
 	const size_t len = 2 * WV_PAGE;
-	uint64_t a = wv_must_alloc(self->fd, 0, 2 * len, RESERVE | COMMIT, RW);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	uint8_t *buf = malloc(len);
 	struct iovec local, remote;
 	size_t i;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 2 * len, w);
+	a = r.base;
 
 	ASSERT_NE(NULL, buf);
 	for (i = 0; i < len; i++)
@@ -248,11 +266,16 @@ TEST_F(winvm, kernel_access_to_reserved_is_efault)
 }
 
 /* Protection is honoured: no writing into RO, no reading from NOACCESS. */
-TEST_F(winvm, kernel_access_honours_protection)
+TEST_F(kind, kernel_access_honours_protection)
 {
-	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_PAGE, RESERVE | COMMIT, RW);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	int mfd = memfd_with_pattern(WV_PAGE);
 	int p[2];
+
+	ASSERT_REGION(r, self->fd, variant->kind, 2 * WV_PAGE, w);
+	a = r.base;
 
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, pipe(p));
@@ -276,13 +299,18 @@ TEST_F(winvm, kernel_access_honours_protection)
  * Guard pages: a kernel access fails with EFAULT, raises no signal and
  * leaves the guard armed; the next user access still hits it once.
  */
-TEST_F(winvm, kernel_access_does_not_consume_guard)
+TEST_F(kind, kernel_access_does_not_consume_guard)
 {
-	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_PAGE, RESERVE | COMMIT, RW | GUARD);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	int mfd = memfd_with_pattern(WV_PAGE);
 	struct iovec local, remote;
 	char buf[64];
 	int p[2];
+
+	ASSERT_REGION(r, self->fd, variant->kind, 2 * WV_PAGE, w | GUARD);
+	a = r.base;
 
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, pipe(p));
@@ -298,8 +326,8 @@ TEST_F(winvm, kernel_access_does_not_consume_guard)
 	ASSERT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(0, wv_fault.count);
-	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, 2 * WV_PAGE, COMMIT, RW | GUARD,
-		  WINVM_MEM_PRIVATE);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 2 * WV_PAGE, COMMIT, w | GUARD,
+		  r.type);
 
 	/* The guard is still there for user mode. */
 	ASSERT_TRUE(wv_try_read(PTR(a + 0x100), NULL));
@@ -315,18 +343,23 @@ TEST_F(winvm, kernel_access_does_not_consume_guard)
 }
 
 /* /proc/self/mem on a guard page fails (EIO or EFAULT), guard kept. */
-TEST_F(winvm, proc_mem_does_not_consume_guard)
+TEST_F(kind, proc_mem_does_not_consume_guard)
 {
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW | GUARD);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 	int mfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	char buf[16];
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, w | GUARD);
+	a = r.base;
 
 	ASSERT_LE(0, mfd);
 	wv_fault_reset();
 	ASSERT_GE(0, pread(mfd, buf, sizeof(buf), (off_t)a));
 	ASSERT_GE(0, pwrite(mfd, buf, sizeof(buf), (off_t)a));
 	ASSERT_EQ(0, wv_fault.count);
-	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, WV_PAGE, COMMIT, RW | GUARD, WINVM_MEM_PRIVATE);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, WV_PAGE, COMMIT, w | GUARD, r.type);
 	close(mfd);
 }
 

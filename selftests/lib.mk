@@ -22,10 +22,10 @@ $(LIBWINVM_A): $(LIBWINVM_DEPS)
 	$(MAKE) -C $(REPO)/lib OUT=$(LIBWINVM_OUT) static
 
 $(OUT)/lib_win32: lib_win32.c $(HDRS) $(LIBWINVM_A) | $(OUT)
-	$(CC) $(CFLAGS) $(LIB_CFLAGS) -o $@ $< $(LIBWINVM_A) $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBWINVM_A) $(LDFLAGS)
 
 $(OUT)/lib_examples: lib_examples.c $(HDRS) $(EXAMPLE_OBJS) $(LIBWINVM_A) | $(OUT) $(EXAMPLE_BINS)
-	$(CC) $(CFLAGS) -o $@ $< $(EXAMPLE_OBJS) $(LIBWINVM_A) $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(HELPER_OBJ) $(EXAMPLE_OBJS) $(LIBWINVM_A) $(LDFLAGS)
 
 $(OUT)/examples:
 	mkdir -p $@

@@ -137,36 +137,6 @@ TEST_F(winvm, protect_returns_previous_protection)
 	ASSERT_VQ(self->fd, a, a, a, NOACCESS, 0x1000, COMMIT, RW, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 51, exactly: old_protect is the first page's protection. */
-TEST_F(winvm, old_protection_is_first_page)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, 16 * WV_PAGE, RESERVE | COMMIT, RW);
-	uint64_t b, s;
-	uint32_t old;
-
-	b = a;
-	s = 16 * WV_PAGE;
-	ASSERT_OK(wv_protect(self->fd, &b, &s, RO, &old));
-	ASSERT_HEX(RW, old);
-	b = a;
-	s = 8 * WV_PAGE;
-	ASSERT_OK(wv_protect(self->fd, &b, &s, RW, &old));
-	ASSERT_HEX(RO, old);
-	b = a + 8 * WV_PAGE;
-	s = 8 * WV_PAGE;
-	old = 0;
-	ASSERT_OK(wv_protect(self->fd, &b, &s, EXRW, &old));
-	ASSERT_HEX(RO, old);
-	ASSERT_VQ(self->fd, a, a, a, RW, 8 * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 8 * WV_PAGE, a + 8 * WV_PAGE, a, RW, 8 * WV_PAGE, COMMIT, EXRW,
-		  WINVM_MEM_PRIVATE);
-	b = a;
-	s = 16 * WV_PAGE;
-	ASSERT_OK(wv_protect(self->fd, &b, &s, EXR, &old));
-	ASSERT_HEX(RW, old);
-	ASSERT_VQ(self->fd, a, a, a, RW, 16 * WV_PAGE, COMMIT, EXR, WINVM_MEM_PRIVATE);
-}
-
 /* Fact 54: a range that is not inside one allocation. */
 TEST_F(winvm, protect_across_allocations)
 {
@@ -257,72 +227,6 @@ TEST_F(winvm, writecombine_is_sticky)
 	ASSERT_OK(wv_protect(self->fd, &b, &s, RO | WCOMBINE, &old));
 	ASSERT_HEX(RW, old);
 	ASSERT_VQ(self->fd, a, a, a, RW, 0x1000, COMMIT, RO, WINVM_MEM_PRIVATE);
-}
-
-/* Protection changes never lose data. */
-TEST_F(winvm, protection_changes_keep_data)
-{
-	static const uint32_t prots[] = { RO, NOACCESS, EXR, EX, EXRW, NOACCESS, RW };
-	const uint64_t size = 8 * WV_PAGE;
-	uint64_t a = wv_must_alloc(self->fd, 0, size, RESERVE | COMMIT, RW);
-	uint32_t *w = PTR(a);
-	unsigned int i, j;
-
-	for (j = 0; j < size / 4; j++)
-		w[j] = j * 2654435761u;
-	for (i = 0; i < ARRAY_SIZE(prots); i++)
-		ASSERT_OK(wv_protect_at(self->fd, a, size, prots[i]));
-	for (j = 0; j < size / 4; j++)
-		ASSERT_EQ(j * 2654435761u, w[j]) TH_LOG("word %u", j);
-}
-
-/* PAGE_READONLY: reads work, writes fault as access violations. */
-TEST_F(winvm, readonly_enforced)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_PAGE, RESERVE | COMMIT, RW);
-	uint8_t v = 0;
-
-	*(volatile uint8_t *)PTR(a + 0x10) = 0x42;
-	ASSERT_OK(wv_protect_at(self->fd, a, WV_PAGE, RO));
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_read(PTR(a + 0x10), &v));
-	ASSERT_EQ(0x42, v);
-	ASSERT_EQ(0, wv_fault.count);
-	ASSERT_FALSE(wv_try_write(PTR(a + 0x123), 1));
-	ASSERT_EQ(1, wv_fault.count);
-	ASSERT_EQ(SIGSEGV, wv_fault.signo);
-	ASSERT_HEX(a + 0x123, wv_fault.addr);
-	ASSERT_EQ(0, wv_fault.fi_err);
-	ASSERT_HEX(a + 0x123, wv_fault.fi.address);
-	ASSERT_HEX(WINVM_STATUS_ACCESS_VIOLATION, wv_fault.fi.fault_status);
-	ASSERT_HEX(WINVM_EXCEPTION_WRITE_FAULT, wv_fault.fi.access);
-	/* The next page is still writable. */
-	wv_fault_reset();
-	ASSERT_TRUE(wv_try_write(PTR(a + WV_PAGE), 1));
-	ASSERT_EQ(0x42, *(volatile uint8_t *)PTR(a + 0x10));
-}
-
-/* PAGE_NOACCESS: reads and writes fault. */
-TEST_F(winvm, noaccess_enforced)
-{
-	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW);
-
-	*(volatile uint8_t *)PTR(a + 0x10) = 0x42;
-	ASSERT_OK(wv_protect_at(self->fd, a, WV_PAGE, NOACCESS));
-	wv_fault_reset();
-	ASSERT_FALSE(wv_try_read(PTR(a + 0x10), NULL));
-	ASSERT_HEX(a + 0x10, wv_fault.addr);
-	ASSERT_EQ(0, wv_fault.fi_err);
-	ASSERT_HEX(WINVM_STATUS_ACCESS_VIOLATION, wv_fault.fi.fault_status);
-	ASSERT_HEX(WINVM_EXCEPTION_READ_FAULT, wv_fault.fi.access);
-	ASSERT_HEX(a + 0x10, wv_fault.fi.address);
-	wv_fault_reset();
-	ASSERT_FALSE(wv_try_write(PTR(a + 0x20), 1));
-	ASSERT_HEX(a + 0x20, wv_fault.addr);
-	ASSERT_EQ(0, wv_fault.fi_err);
-	ASSERT_HEX(WINVM_EXCEPTION_WRITE_FAULT, wv_fault.fi.access);
-	ASSERT_OK(wv_protect_at(self->fd, a, WV_PAGE, RW));
-	ASSERT_EQ(0x42, *(volatile uint8_t *)PTR(a + 0x10));
 }
 
 /*
@@ -461,6 +365,162 @@ TEST_F_TIMEOUT(winvm, alternating_protections_10000_pages, 300)
 	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RW));
 	ASSERT_VQ(self->fd, a, a, a, RW, n * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
 	ASSERT_GE(4, wv_maps_lines(a, a + n * WV_PAGE));
+}
+
+/* The cases below run on every memory kind (WV_KIND_FIXTURE). */
+WV_KIND_FIXTURE()
+
+/*
+ * Fact 51, exactly: old_protect is the first page's protection.  Needs
+ * execute access (a write-copy view has none).
+ */
+TEST_F(kind, old_protection_is_first_page)
+{
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a, b, s;
+	uint32_t old;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 16 * WV_PAGE, w);
+	SKIP_UNLESS_ALLOWS(r, EXR);
+	a = r.base;
+	b = a;
+	s = 16 * WV_PAGE;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, RO, &old));
+	ASSERT_HEX(w, old);
+	b = a;
+	s = 8 * WV_PAGE;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, w, &old));
+	ASSERT_HEX(RO, old);
+	b = a + 8 * WV_PAGE;
+	s = 8 * WV_PAGE;
+	old = 0;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, EXR, &old));
+	ASSERT_HEX(RO, old);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 8 * WV_PAGE, COMMIT, w, r.type);
+	ASSERT_VQ(self->fd, a + 8 * WV_PAGE, a + 8 * WV_PAGE, a, r.aprot, 8 * WV_PAGE, COMMIT,
+		  EXR, r.type);
+	b = a;
+	s = 16 * WV_PAGE;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, EXR, &old));
+	ASSERT_HEX(w, old);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 16 * WV_PAGE, COMMIT, EXR, r.type);
+}
+
+/* Changing protections back and forth never loses data. */
+TEST_F(kind, protection_changes_keep_data)
+{
+	static const uint32_t prots[] = { RO, NOACCESS, EXR, EX, EXRW, NOACCESS, RW };
+	const uint64_t size = 8 * WV_PAGE;
+	struct wv_region r;
+	unsigned int i, j;
+	uint32_t *w;
+
+	ASSERT_REGION(r, self->fd, variant->kind, size, wv_kind_wprot(variant->kind));
+	for (i = 0; i < ARRAY_SIZE(prots); i++)
+		SKIP_UNLESS_ALLOWS(r, prots[i]);
+	w = PTR(r.base);
+	for (j = 0; j < size / 4; j++)
+		w[j] = j * 2654435761u;
+	for (i = 0; i < ARRAY_SIZE(prots); i++)
+		ASSERT_OK(wv_protect_at(self->fd, r.base, size, prots[i]));
+	for (j = 0; j < size / 4; j++)
+		ASSERT_EQ(j * 2654435761u, w[j]) TH_LOG("word %u", j);
+}
+
+/* PAGE_READONLY: reads work, writes fault as access violations. */
+TEST_F(kind, readonly_enforced)
+{
+	struct wv_region r;
+	uint8_t v = 0;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 2 * WV_PAGE, wv_kind_wprot(variant->kind));
+	a = r.base;
+	*(volatile uint8_t *)PTR(a + 0x10) = 0x42;
+	ASSERT_OK(wv_protect_at(self->fd, a, WV_PAGE, RO));
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_read(PTR(a + 0x10), &v));
+	ASSERT_EQ(0x42, v);
+	ASSERT_EQ(0, wv_fault.count);
+	ASSERT_FALSE(wv_try_write(PTR(a + 0x123), 1));
+	ASSERT_EQ(1, wv_fault.count);
+	ASSERT_EQ(SIGSEGV, wv_fault.signo);
+	ASSERT_HEX(a + 0x123, wv_fault.addr);
+	ASSERT_EQ(0, wv_fault.fi_err);
+	ASSERT_HEX(a + 0x123, wv_fault.fi.address);
+	ASSERT_HEX(WINVM_STATUS_ACCESS_VIOLATION, wv_fault.fi.fault_status);
+	ASSERT_HEX(WINVM_EXCEPTION_WRITE_FAULT, wv_fault.fi.access);
+	/* The next page is still writable. */
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_write(PTR(a + WV_PAGE), 1));
+	ASSERT_EQ(0, wv_fault.count);
+	ASSERT_EQ(0x42, *(volatile uint8_t *)PTR(a + 0x10));
+}
+
+/* PAGE_NOACCESS: reads and writes fault; the data survives. */
+TEST_F(kind, noaccess_enforced)
+{
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint32_t old = 0;
+	uint64_t a, b, s;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, w);
+	a = r.base;
+	*(volatile uint8_t *)PTR(a + 0x10) = 0x42;
+	ASSERT_OK(wv_protect_at(self->fd, a, WV_PAGE, NOACCESS));
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(a + 0x10), NULL));
+	ASSERT_HEX(a + 0x10, wv_fault.addr);
+	ASSERT_EQ(0, wv_fault.fi_err);
+	ASSERT_HEX(WINVM_STATUS_ACCESS_VIOLATION, wv_fault.fi.fault_status);
+	ASSERT_HEX(WINVM_EXCEPTION_READ_FAULT, wv_fault.fi.access);
+	ASSERT_HEX(a + 0x10, wv_fault.fi.address);
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_write(PTR(a + 0x20), 1));
+	ASSERT_HEX(a + 0x20, wv_fault.addr);
+	ASSERT_EQ(0, wv_fault.fi_err);
+	ASSERT_HEX(WINVM_EXCEPTION_WRITE_FAULT, wv_fault.fi.access);
+	b = a;
+	s = WV_PAGE;
+	ASSERT_OK(wv_protect(self->fd, &b, &s, w, &old));
+	ASSERT_HEX(NOACCESS, old);
+	ASSERT_EQ(0x42, *(volatile uint8_t *)PTR(a + 0x10));
+}
+
+/*
+ * Fact 111: a view takes only protections within its access; one outside
+ * it is refused and changes nothing.  Private memory refuses the
+ * write-copy protections instead (fact 48).
+ */
+TEST_F(kind, protect_within_access)
+{
+	static const uint32_t prots[] = { NOACCESS, RO, RW, WCOPY, EX, EXR, EXRW, EXWCOPY };
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	unsigned int i;
+	uint32_t old;
+	uint64_t b, s;
+
+	ASSERT_REGION(r, self->fd, variant->kind, WV_PAGE, w);
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		b = r.base;
+		s = WV_PAGE;
+		if (wv_region_allows(&r, prots[i])) {
+			ASSERT_OK(wv_protect(self->fd, &b, &s, prots[i], &old))
+				TH_LOG("%s, prot 0x%x", wv_kind_name(r.kind), prots[i]);
+			ASSERT_VQ(self->fd, r.base, r.base, r.base, r.aprot, WV_PAGE, COMMIT,
+				  prots[i], r.type);
+			ASSERT_OK(wv_protect_at(self->fd, r.base, WV_PAGE, w));
+		} else {
+			ASSERT_NT(WINVM_STATUS_INVALID_PAGE_PROTECTION,
+				  wv_protect(self->fd, &b, &s, prots[i], &old))
+				TH_LOG("%s, prot 0x%x", wv_kind_name(r.kind), prots[i]);
+			ASSERT_VQ(self->fd, r.base, r.base, r.base, r.aprot, WV_PAGE, COMMIT,
+				  w, r.type);
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -7,6 +7,9 @@
  */
 #include "winvm_test.h"
 
+/* Cases on TEST_F(kind, ...) run on every memory kind (WV_KIND_FIXTURE). */
+WV_KIND_FIXTURE()
+
 /* Fact 60: the query address must lie in the user address range. */
 TEST_F(winvm, query_address_limits)
 {
@@ -50,26 +53,84 @@ TEST_F(winvm, query_winvm_reservation)
 }
 
 /* Fact 57: a region is the run of identical state+protection. */
-TEST_F(winvm, region_is_run_of_same_protection)
+TEST_F(kind, region_is_run_of_same_protection)
 {
-	uint64_t a = wv_must_alloc(self->fd, 0, 16 * WV_PAGE, RESERVE | COMMIT, RW);
+	uint32_t w = wv_kind_wprot(variant->kind);
+	struct wv_region r;
+	uint64_t a;
 
+	ASSERT_REGION(r, self->fd, variant->kind, 16 * WV_PAGE, w);
+	a = r.base;
 	ASSERT_OK(wv_protect_at(self->fd, a, 3 * WV_PAGE, RO));
-	ASSERT_VQ(self->fd, a, a, a, RW, 3 * WV_PAGE, COMMIT, RO, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, RW, 2 * WV_PAGE, COMMIT, RO,
-		  WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 3 * WV_PAGE, a + 3 * WV_PAGE, a, RW, 13 * WV_PAGE, COMMIT, RW,
-		  WINVM_MEM_PRIVATE);
-	ASSERT_OK(wv_protect_at(self->fd, a, 3 * WV_PAGE, RW));
-	ASSERT_VQ(self->fd, a, a, a, RW, 0x10000, COMMIT, RW, WINVM_MEM_PRIVATE);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 3 * WV_PAGE, COMMIT, RO, r.type);
+	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, r.aprot, 2 * WV_PAGE, COMMIT, RO,
+		  r.type);
+	ASSERT_VQ(self->fd, a + 3 * WV_PAGE, a + 3 * WV_PAGE, a, r.aprot, 13 * WV_PAGE, COMMIT,
+		  w, r.type);
+	ASSERT_OK(wv_protect_at(self->fd, a, 3 * WV_PAGE, w));
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 0x10000, COMMIT, w, r.type);
+	/* A written write-copy page is a run of its own (fact 114). */
+	*(volatile uint8_t *)PTR(a + 5 * WV_PAGE) = 1;
+	if (w == WCOPY) {
+		ASSERT_VQ(self->fd, a, a, a, r.aprot, 5 * WV_PAGE, COMMIT, w, r.type);
+		ASSERT_VQ(self->fd, a + 5 * WV_PAGE, a + 5 * WV_PAGE, a, r.aprot, WV_PAGE,
+			  COMMIT, RW, r.type);
+		ASSERT_VQ(self->fd, a + 6 * WV_PAGE, a + 6 * WV_PAGE, a, r.aprot,
+			  10 * WV_PAGE, COMMIT, w, r.type);
+	} else {
+		ASSERT_VQ(self->fd, a, a, a, r.aprot, 0x10000, COMMIT, w, r.type);
+	}
+}
 
-	/* Committed and reserved runs alternate too. */
+/*
+ * Committed and reserved runs alternate too.  Only VirtualAlloc memory
+ * can be decommitted (fact 42: VirtualFree refuses views).
+ */
+TEST_F(kind, region_runs_of_committed_and_reserved)
+{
+	struct wv_region r;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 16 * WV_PAGE, wv_kind_wprot(variant->kind));
+	a = r.base;
+	if (r.view) {
+		ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER,
+			  wv_free_at(self->fd, a + 4 * WV_PAGE, 4 * WV_PAGE, DECOMMIT));
+		SKIP(return, "Windows: MEM_DECOMMIT on a %s is refused (fact 42)",
+		     wv_kind_name(r.kind));
+	}
 	ASSERT_OK(wv_free_at(self->fd, a + 4 * WV_PAGE, 4 * WV_PAGE, DECOMMIT));
-	ASSERT_VQ(self->fd, a, a, a, RW, 4 * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 4 * WV_PAGE, a + 4 * WV_PAGE, a, RW, 4 * WV_PAGE, RESERVE, 0,
-		  WINVM_MEM_PRIVATE);
-	ASSERT_VQ(self->fd, a + 8 * WV_PAGE, a + 8 * WV_PAGE, a, RW, 8 * WV_PAGE, COMMIT, RW,
-		  WINVM_MEM_PRIVATE);
+	ASSERT_VQ(self->fd, a, a, a, r.aprot, 4 * WV_PAGE, COMMIT, RW, r.type);
+	ASSERT_VQ(self->fd, a + 4 * WV_PAGE, a + 4 * WV_PAGE, a, r.aprot, 4 * WV_PAGE, RESERVE,
+		  0, r.type);
+	ASSERT_VQ(self->fd, a + 8 * WV_PAGE, a + 8 * WV_PAGE, a, r.aprot, 8 * WV_PAGE, COMMIT,
+		  RW, r.type);
+}
+
+/*
+ * Facts 58 and 107: a view reports MEM_MAPPED with AllocationProtect the
+ * view's protection; once gone (MEM_RELEASE for private memory, unmap for
+ * a view, which MEM_RELEASE refuses) the range is free.
+ */
+TEST_F(kind, query_after_release_or_unmap)
+{
+	struct wv_region r;
+	uint64_t a;
+
+	ASSERT_REGION(r, self->fd, variant->kind, 3 * WV_PAGE, wv_kind_wprot(variant->kind));
+	a = r.base;
+	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, r.aprot, 2 * WV_PAGE, COMMIT,
+		  wv_kind_wprot(variant->kind), r.type);
+	if (r.view) {
+		ASSERT_HEX(WV_MAPPED, r.type);
+		ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER, wv_free_at(self->fd, a, 0, RELEASE));
+		ASSERT_OK(wv_unmap(self->fd, a));
+	} else {
+		ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+	}
+	ASSERT_VQ(self->fd, a, a, 0, 0, ANY, WINVM_MEM_FREE, NOACCESS, 0);
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(a), NULL));
 }
 
 /* A region stops at the end of its allocation, even if the next one matches. */
