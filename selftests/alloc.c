@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * winvm selftests: WINVM_IOC_MEM_ALLOC (NtAllocateVirtualMemory).
- * Numbers in comments refer to the facts in wine-facts.md section 1.2.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.2.
  */
 #include "winvm_test.h"
 
-/* Fact 5: a NULL-address reservation is 64K-aligned, size page-rounded. */
+/* Rule R5: a NULL-address reservation is 64K-aligned, size page-rounded. */
 TEST_F(winvm, reserve_null_address)
 {
 	struct winvm_query_args q;
@@ -19,7 +19,7 @@ TEST_F(winvm, reserve_null_address)
 	ASSERT_HEX(WINVM_REGION_WINVM, q.region_flags & WINVM_REGION_WINVM);
 }
 
-/* Facts 6 and 7: commit the first page of a reservation. */
+/* Rules R6 and R7: commit the first page of a reservation. */
 TEST_F(winvm, commit_first_page_of_reservation)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 0xfffc, RESERVE, NOACCESS);
@@ -34,7 +34,7 @@ TEST_F(winvm, commit_first_page_of_reservation)
 		  WINVM_MEM_PRIVATE);
 }
 
-/* Fact 9: sizes round up to the page, not to 64K. */
+/* Rule R9: sizes round up to the page, not to 64K. */
 TEST_F(winvm, size_rounds_up_to_page)
 {
 	static const struct { uint64_t in, out; } sizes[] = {
@@ -53,7 +53,7 @@ TEST_F(winvm, size_rounds_up_to_page)
 	}
 }
 
-/* Fact 11: MEM_COMMIT with a NULL address reserves and commits. */
+/* Rule R11: MEM_COMMIT with a NULL address reserves and commits. */
 TEST_F(winvm, commit_null_address_every_protection)
 {
 	static const uint32_t prots[] = { NOACCESS, RO, RW, EX, EXR, EXRW };
@@ -87,7 +87,7 @@ TEST_F(winvm, protection_modifiers_accepted)
 	}
 }
 
-/* Facts 12-14 and the modifier rules: invalid protections change nothing. */
+/* Rules R12-R14 and the modifier rules: invalid protections change nothing. */
 TEST_F(winvm, invalid_protections_rejected)
 {
 	static const uint32_t prots[] = {
@@ -119,7 +119,7 @@ TEST_F(winvm, invalid_protections_rejected)
 	}
 }
 
-/* Fact 4: size 0. */
+/* Rule R4: size 0. */
 TEST_F(winvm, zero_size_rejected)
 {
 	uint64_t hole;
@@ -135,7 +135,7 @@ TEST_F(winvm, zero_size_rejected)
 /*
  * The type must hold RESERVE and/or COMMIT (optionally TOP_DOWN), or be
  * exactly MEM_RESET or exactly MEM_RESET_UNDO; anything else is
- * STATUS_INVALID_PARAMETER (fact 21, lead's rules for the rest).
+ * STATUS_INVALID_PARAMETER (rule R21; the other type bits as winvm's uapi header documents).
  */
 TEST_F(winvm, invalid_types_rejected)
 {
@@ -165,7 +165,7 @@ TEST_F(winvm, invalid_types_rejected)
 	}
 }
 
-/* Fact 17: AT_ROUND_TO_PAGE is STATUS_INVALID_PARAMETER_5. */
+/* Rule R17: AT_ROUND_TO_PAGE is STATUS_INVALID_PARAMETER_5. */
 TEST_F(winvm, at_round_to_page_rejected)
 {
 	ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER_5,
@@ -213,7 +213,7 @@ TEST_F(winvm, top_down)
 	*(volatile int *)PTR(a + 0x2ffc) = 1;
 }
 
-/* Fact 8: after a release the same address can be allocated again. */
+/* Rule R8: after a release the same address can be allocated again. */
 TEST_F(winvm, reallocate_released_address)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 0x2000, RESERVE | COMMIT, EXRW);
@@ -228,7 +228,7 @@ TEST_F(winvm, reallocate_released_address)
 }
 
 /*
- * Fact 19: with MEM_RESERVE an explicit base rounds down to 64K and the
+ * Rule R19: with MEM_RESERVE an explicit base rounds down to 64K and the
  * size becomes round_up(addr + size, 4K) - base.
  */
 TEST_F(winvm, explicit_reserve_rounds_base_to_64k)
@@ -242,7 +242,7 @@ TEST_F(winvm, explicit_reserve_rounds_base_to_64k)
 	ASSERT_HEX(hole, a);
 	ASSERT_HEX(0x5000, s);
 	ASSERT_VQ(self->fd, hole, hole, hole, RW, 0x5000, RESERVE, 0, WINVM_MEM_PRIVATE);
-	/* Fact 10: the rest of the granule is not part of the allocation. */
+	/* Rule R10: the rest of the granule is not part of the allocation. */
 	ASSERT_VQ(self->fd, hole + 0x5000, hole + 0x5000, 0, 0, 0xb000, WINVM_MEM_FREE,
 		  NOACCESS, 0);
 
@@ -277,7 +277,7 @@ TEST_F(winvm, explicit_commit_rounds_to_pages)
 	ASSERT_VQ(self->fd, a + 0x4000, a + 0x4000, a, RW, 0xc000, RESERVE, 0, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 19: base below 0x10000, wrap-around, end beyond the address space. */
+/* Rule R19: base below 0x10000, wrap-around, end beyond the address space. */
 TEST_F(winvm, explicit_address_out_of_range)
 {
 	static const struct { uint64_t addr, size; uint32_t type; } bad[] = {
@@ -323,7 +323,7 @@ TEST_F(winvm, conflict_with_linux_mapping)
 	ASSERT_VQ(self->fd, hole, hole, 0, 0, WV_GRAN, WINVM_MEM_FREE, NOACCESS, 0);
 }
 
-/* Fact 18: an explicit address in another allocation's granule conflicts. */
+/* Rule R18: an explicit address in another allocation's granule conflicts. */
 TEST_F(winvm, conflict_within_64k_granule)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 0x1000, RESERVE | COMMIT, EXRW);
@@ -336,7 +336,7 @@ TEST_F(winvm, conflict_within_64k_granule)
 }
 
 /*
- * Seed 001 (OSR ntdev, 2004): one page at 0x14000 lands at 0x10000 and
+ * Example E1 (docs/windows-rules.md): one page at 0x14000 lands at 0x10000 and
  * covers 0x10000-0x14fff, all committed; 0x16000 then conflicts, with or
  * without MEM_RESERVE, although it lies in no allocation; committing inside
  * the allocation works page by page.
@@ -419,7 +419,7 @@ TEST_F(winvm, commit_past_allocation_end)
 }
 
 /*
- * Facts 15 and 16: MEM_COMMIT over committed pages is a protection change;
+ * Rules R15 and R16: MEM_COMMIT over committed pages is a protection change;
  * it returns the page-rounded base and keeps the contents.
  */
 TEST_F(winvm, recommit_changes_protection_keeps_data)
@@ -445,7 +445,7 @@ TEST_F(winvm, recommit_changes_protection_keeps_data)
 	ASSERT_VQ(self->fd, a, a, a, RW, 0x2000, COMMIT, RW, WINVM_MEM_PRIVATE);
 	ASSERT_HEX(0xdeadbeef, *(volatile uint32_t *)PTR(a));
 	ASSERT_HEX(0xfeedface, *(volatile uint32_t *)PTR(a + 0x1000));
-	/* Fact 16: WRITECOPY and mixed bits fail, and change nothing. */
+	/* Rule R16: WRITECOPY and mixed bits fail, and change nothing. */
 	ASSERT_NT(WINVM_STATUS_INVALID_PAGE_PROTECTION,
 		  wv_alloc_at(self->fd, a, 0x1000, COMMIT, WCOPY));
 	ASSERT_NT(WINVM_STATUS_INVALID_PAGE_PROTECTION,
@@ -633,7 +633,7 @@ TEST_F(winvm, zero_bits_explicit_address)
 }
 
 /*
- * Facts 26 and 29: MEM_RESET on committed pages succeeds, keeps state and
+ * Rules R26 and R29: MEM_RESET on committed pages succeeds, keeps state and
  * protection (the protect argument is ignored), and the contents may go:
  * winvm zeroes them.
  */
@@ -658,7 +658,7 @@ TEST_F(winvm, reset_committed_pages)
 	ASSERT_EQ(7, *(volatile uint8_t *)PTR(a + WV_PAGE));
 }
 
-/* Fact 27: MEM_RESET on reserved pages inside the allocation is fine. */
+/* Rule R27: MEM_RESET on reserved pages inside the allocation is fine. */
 TEST_F(winvm, reset_reserved_pages_inside_allocation)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE, RW);
@@ -673,7 +673,7 @@ TEST_F(winvm, reset_reserved_pages_inside_allocation)
 	ASSERT_VQ(self->fd, a, a, a, RW, 0x1000, COMMIT, RW, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 24: a reset range must lie inside one allocation. */
+/* Rule R24: a reset range must lie inside one allocation. */
 TEST_F(winvm, reset_past_allocation_end)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT, RW);

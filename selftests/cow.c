@@ -5,7 +5,7 @@
  * the section's current contents; its first write (user or kernel) gives it
  * a private copy nobody else sees, and that page then reports READWRITE
  * (EXECUTE_READWRITE) while its neighbours stay WRITECOPY.
- * Numbers in comments refer to the facts in wine-facts.md section 1.9.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.9.
  */
 #include "winvm_test.h"
 
@@ -86,7 +86,7 @@ TEST_F(winvm, cow_reads_do_not_copy)
 	ASSERT_HEX(0, V32(a + 0x4ffc));
 }
 
-/* Fact 114: VirtualProtect of the written page returns old PAGE_READWRITE. */
+/* Rule R114: VirtualProtect of the written page returns old PAGE_READWRITE. */
 TEST_F(winvm, cow_protect_written_page)
 {
 	int sfd = wv_must_section(self->fd, 0x3000, RW, 0);
@@ -116,7 +116,7 @@ TEST_F(winvm, cow_protect_written_page)
 }
 
 /*
- * Fact 114: pages protected WRITECOPY in a shared READWRITE view: the first
+ * Rule R114: pages protected WRITECOPY in a shared READWRITE view: the first
  * write gives a private copy (READWRITE, one page), the rest stays WRITECOPY,
  * and the written data reaches no other view.
  */
@@ -151,7 +151,7 @@ TEST_F(winvm, cow_writecopy_protection_in_shared_view)
 	ASSERT_HEX(RW, old);
 }
 
-/* Fact 114: EXECUTE_WRITECOPY plus a write gives EXECUTE_READWRITE. */
+/* Rule R114: EXECUTE_WRITECOPY plus a write gives EXECUTE_READWRITE. */
 TEST_F(winvm, cow_execute_writecopy)
 {
 	int sfd = wv_must_section(self->fd, 0x3000, EXRW, 0), r = 0;
@@ -285,7 +285,7 @@ TEST_F(winvm, cow_kernel_write_takes_copy)
 	close(p[1]);
 }
 
-/* Fact 114: write-copy data never reaches the file. */
+/* Rule R114: write-copy data never reaches the file. */
 TEST_F(winvm, cow_file_untouched)
 {
 	int file = wv_tmpfile(0x3000, 21), sfd;
@@ -354,7 +354,7 @@ TEST_F(winvm, cow_readonly_file_writecopy_section)
 	ASSERT_EQ(wv_pat(0, 22), b);
 }
 
-/* Fact 115: COPY is private only alone; COPY|WRITE is a shared write view. */
+/* Rule R115: COPY is private only alone; COPY|WRITE is a shared write view. */
 TEST_F(winvm, cow_copy_with_write_is_shared)
 {
 	int sfd = wv_must_section(self->fd, 0x1000, RW, 0);

@@ -2,11 +2,11 @@
 /*
  * winvm selftests: WINVM_IOC_MEM_FREE (NtFreeVirtualMemory): decommit,
  * release, the size-0 rules and NT's partial release.
- * Numbers in comments refer to the facts in wine-facts.md section 1.3.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.3.
  */
 #include "winvm_test.h"
 
-/* Fact 30: the type must be exactly MEM_DECOMMIT or MEM_RELEASE. */
+/* Rule R30: the type must be exactly MEM_DECOMMIT or MEM_RELEASE. */
 TEST_F(winvm, invalid_free_type)
 {
 	static const uint32_t types[] = {
@@ -29,7 +29,7 @@ TEST_F(winvm, invalid_free_type)
 	ASSERT_EQ(11, *(volatile int *)PTR(a));
 }
 
-/* Fact 43: address 0. */
+/* Rule R43: address 0. */
 TEST_F(winvm, free_null_address)
 {
 	ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER, wv_free_at(self->fd, 0, 0, RELEASE));
@@ -38,7 +38,7 @@ TEST_F(winvm, free_null_address)
 	ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER, wv_free_at(self->fd, 0, WV_PAGE, DECOMMIT));
 }
 
-/* Fact 36: size 0 releases the whole allocation, from its first page. */
+/* Rule R36: size 0 releases the whole allocation, from its first page. */
 TEST_F(winvm, release_whole_allocation)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT, RW);
@@ -55,7 +55,7 @@ TEST_F(winvm, release_whole_allocation)
 	ASSERT_EQ(SIGSEGV, wv_fault.signo);
 }
 
-/* Facts 34 and 36: size 0 away from the first page; outputs unchanged. */
+/* Rules R34 and R36: size 0 away from the first page; outputs unchanged. */
 TEST_F(winvm, free_size0_not_at_base)
 {
 	static const uint64_t offs[] = { 0x1000, 0x1001, 0x8000, 0xffff };
@@ -80,7 +80,7 @@ TEST_F(winvm, free_size0_not_at_base)
 }
 
 /*
- * Fact 35: DECOMMIT with size 0 inside the first page decommits the whole
+ * Rule R35: DECOMMIT with size 0 inside the first page decommits the whole
  * allocation and returns (A, 0).
  */
 TEST_F(winvm, decommit_size0_whole_allocation)
@@ -99,7 +99,7 @@ TEST_F(winvm, decommit_size0_whole_allocation)
 	ASSERT_FALSE(wv_try_write(PTR(a), 1));
 }
 
-/* Fact 33: a nonzero range widens to whole pages. */
+/* Rule R33: a nonzero range widens to whole pages. */
 TEST_F(winvm, decommit_rounds_to_pages)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT, EXRW);
@@ -118,7 +118,7 @@ TEST_F(winvm, decommit_rounds_to_pages)
 	ASSERT_EQ(2, *(volatile int *)PTR(a + 0x3000));
 }
 
-/* Fact 31: decommitting a partly committed reservation as a whole. */
+/* Rule R31: decommitting a partly committed reservation as a whole. */
 TEST_F(winvm, decommit_partly_committed_range)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE, RW);
@@ -136,7 +136,7 @@ TEST_F(winvm, decommit_partly_committed_range)
 	ASSERT_OK(wv_free_at(self->fd, a, WV_GRAN, DECOMMIT));
 }
 
-/* Fact 37: a range running past the allocation cannot be freed. */
+/* Rule R37: a range running past the allocation cannot be freed. */
 TEST_F(winvm, free_range_past_allocation)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT, RW);
@@ -154,7 +154,7 @@ TEST_F(winvm, free_range_past_allocation)
 	ASSERT_EQ(5, *(volatile int *)PTR(a + 0x1000));
 }
 
-/* Fact 41: freeing memory that is not allocated. */
+/* Rule R41: freeing memory that is not allocated. */
 TEST_F(winvm, free_not_allocated)
 {
 	uint64_t hole, a;
@@ -173,7 +173,7 @@ TEST_F(winvm, free_not_allocated)
 }
 
 /*
- * Facts 38-40 (Wine's test_NtFreeVirtualMemory, step by step): NT releases
+ * Rules R38-R40 (Wine's test_NtFreeVirtualMemory, step by step): NT releases
  * part of an allocation and splits it.  The hole is neither allocated nor
  * reallocatable inside the old granule except from its 64K-aligned start.
  */
@@ -212,7 +212,7 @@ TEST_F(winvm, partial_release_splits_allocation)
 	ASSERT_HEX(0x1000, s);
 	ASSERT_EQ(30, *(volatile int *)PTR(a + 0x2000));
 
-	/* Fact 39: the freed head can be allocated again, exactly at A. */
+	/* Rule R39: the freed head can be allocated again, exactly at A. */
 	b = a;
 	s = 0x1000;
 	ASSERT_OK(wv_alloc(self->fd, &b, &s, 0, RESERVE | COMMIT, RW));
@@ -220,7 +220,7 @@ TEST_F(winvm, partial_release_splits_allocation)
 	ASSERT_HEX(0x1000, s);
 	ASSERT_EQ(0, *(volatile int *)PTR(a));
 
-	/* Fact 40: frees spanning the hole fail; the hole is not allocated. */
+	/* Rule R40: frees spanning the hole fail; the hole is not allocated. */
 	ASSERT_NT(WINVM_STATUS_UNABLE_TO_FREE_VM, wv_free_at(self->fd, a, 0x10000, DECOMMIT));
 	ASSERT_NT(WINVM_STATUS_UNABLE_TO_FREE_VM, wv_free_at(self->fd, a, 0x10000, RELEASE));
 	ASSERT_NT(WINVM_STATUS_MEMORY_NOT_ALLOCATED,

@@ -3,7 +3,7 @@
  * winvm selftests: guard pages, access violations and WINVM_IOC_FAULT_INFO
  * (the signal protocol described in <linux/winvm.h>), up to the Windows
  * thread-stack pattern.
- * Numbers in comments refer to the facts in wine-facts.md section 1.6.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.6.
  */
 #include <pthread.h>
 #include <ucontext.h>
@@ -24,7 +24,7 @@ static void check_record(struct __test_metadata *_metadata, uint64_t addr,
 	ASSERT_HEX(ST_OK, wv_fault.fi.status);
 }
 
-/* Fact 69. */
+/* Rule R69. */
 TEST_F(winvm, guard_allocation_query)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW | GUARD);
@@ -32,7 +32,7 @@ TEST_F(winvm, guard_allocation_query)
 	ASSERT_VQ(self->fd, a, a, a, RW | GUARD, WV_PAGE, COMMIT, RW | GUARD, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 76: committing committed pages with GUARD arms them. */
+/* Rule R76: committing committed pages with GUARD arms them. */
 TEST_F(winvm, guard_by_recommit)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 3 * WV_PAGE, RESERVE | COMMIT, RW);
@@ -129,7 +129,7 @@ TEST_F(winvm, fault_info_is_per_thread)
  * The Windows stack pattern: a 1 MiB reservation with the top two pages
  * committed and a guard page below; each guard hit commits the next page
  * down as the new guard (what the NT fault handler does for thread stacks,
- * fact 77, here done by the SIGSEGV handler).
+ * rule R77, here done by the SIGSEGV handler).
  */
 static struct {
 	uint64_t base;		/* allocation base: no guard below this */
@@ -274,10 +274,10 @@ TEST_F(winvm, stack_guard_growth_real_recursion)
 WV_KIND_FIXTURE()
 
 /*
- * Fact 71: the first access, even a read, raises exactly one guard-page
+ * Rule R71: the first access, even a read, raises exactly one guard-page
  * exception at the exact address; the guard is gone by the time the
  * handler runs, and the access then completes.  A read leaves a write-copy
- * page WRITECOPY; the first write makes it READWRITE (fact 114).
+ * page WRITECOPY; the first write makes it READWRITE (rule R114).
  */
 TEST_F(kind, guard_read_is_one_shot)
 {
@@ -330,7 +330,7 @@ TEST_F(kind, guard_write_is_one_shot)
 	ASSERT_VQ(self->fd, a + WV_PAGE, a + WV_PAGE, a, r.aprot, WV_PAGE, COMMIT, RW, r.type);
 }
 
-/* Fact 75: executing on an EXECUTE_READ|GUARD page. */
+/* Rule R75: executing on an EXECUTE_READ|GUARD page. */
 TEST_F(kind, guard_execute_is_one_shot)
 {
 	struct wv_region r;
@@ -356,7 +356,7 @@ TEST_F(kind, guard_execute_is_one_shot)
 	ASSERT_EQ(0, wv_fault.count);
 }
 
-/* Facts 70 and 72: re-arming the guard and removing it by protection. */
+/* Rules R70 and R72: re-arming the guard and removing it by protection. */
 TEST_F(kind, guard_rearm_and_remove)
 {
 	uint32_t w = wv_kind_wprot(variant->kind);

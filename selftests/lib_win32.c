@@ -6,7 +6,7 @@
  * same call), vectored exception handlers (continue execution, continue
  * search down the chain and to the previous SIGSEGV disposition), and the
  * address-space map.  Linked against the static libwinvm.
- * Numbers in comments refer to the facts in wine-facts.md.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,7 +129,7 @@ static bool mbi_is(struct __test_metadata *_metadata, int line, const void *addr
 	return false;
 }
 
-/* Fact 58: free space queries as MEM_FREE with no allocation. */
+/* Rule R58: free space queries as MEM_FREE with no allocation. */
 static bool is_free(const void *addr)
 {
 	MEMORY_BASIC_INFORMATION mbi;
@@ -190,7 +190,7 @@ static const uint8_t ret42[] = { 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3 };	/* mov ea
 /* System information, handles, last error                              */
 /* ------------------------------------------------------------------ */
 
-/* Fact 1. */
+/* Rule R1. */
 TEST_F(win32, get_system_info)
 {
 	struct winvm_info_args info;
@@ -300,7 +300,7 @@ TEST_F(win32, duplicate_handle_of_file)
 /* VirtualAlloc / VirtualAllocEx                                        */
 /* ------------------------------------------------------------------ */
 
-/* Facts 5-7. */
+/* Rules R5-R7. */
 TEST_F(win32, alloc_reserve_then_commit)
 {
 	char *a = VirtualAlloc(NULL, 0xfffc, MEM_RESERVE, PAGE_NOACCESS);
@@ -316,7 +316,7 @@ TEST_F(win32, alloc_reserve_then_commit)
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 }
 
-/* Facts 8, 9, 11: commit-only with NULL reserves too; sizes round to pages. */
+/* Rules R8, R9, R11: commit-only with NULL reserves too; sizes round to pages. */
 TEST_F(win32, alloc_commit_and_reuse)
 {
 	char *a = VirtualAlloc(NULL, 0x2000, MEM_COMMIT, PAGE_READWRITE);
@@ -333,7 +333,7 @@ TEST_F(win32, alloc_commit_and_reuse)
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 }
 
-/* Facts 4, 12, 13, 14, 17. */
+/* Rules R4, R12, R13, R14, R17. */
 TEST_F(win32, alloc_invalid_parameter)
 {
 	static const DWORD bad_prot[] = {
@@ -352,7 +352,7 @@ TEST_F(win32, alloc_invalid_parameter)
 	ASSERT_FAILS(ERROR_INVALID_PARAMETER, VirtualAlloc(NULL, P, MEM_DECOMMIT, PAGE_READWRITE));
 }
 
-/* Facts 18, 24. */
+/* Rules R18, R24. */
 TEST_F(win32, alloc_invalid_address)
 {
 	char *a = VirtualAlloc(NULL, P, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
@@ -382,7 +382,7 @@ TEST_F(win32, alloc_not_supported)
 		     VirtualAlloc(NULL, G, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE));
 }
 
-/* Facts 26, 27: MEM_RESET returns the address and keeps the state. */
+/* Rules R26, R27: MEM_RESET returns the address and keeps the state. */
 TEST_F(win32, alloc_reset)
 {
 	char *a = VirtualAlloc(NULL, G, MEM_RESERVE, PAGE_READWRITE);
@@ -396,7 +396,7 @@ TEST_F(win32, alloc_reset)
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 }
 
-/* Fact 23. */
+/* Rule R23. */
 TEST_F(win32, alloc_ex_handles)
 {
 	char *a;
@@ -416,7 +416,7 @@ TEST_F(win32, alloc_ex_handles)
 /* VirtualFree                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Facts 30, 32. */
+/* Rules R30, R32. */
 TEST_F(win32, free_invalid_parameter)
 {
 	char *a = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
@@ -428,12 +428,12 @@ TEST_F(win32, free_invalid_parameter)
 	ASSERT_FAILS(ERROR_INVALID_PARAMETER, VirtualFree(a, 1, MEM_RELEASE));
 	ASSERT_FAILS(ERROR_INVALID_PARAMETER, VirtualFree(a, G, MEM_RELEASE));
 	ASSERT_MBI(a, a, a, PAGE_READWRITE, G, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
-	/* Fact 37: running past the allocation. */
+	/* Rule R37: running past the allocation. */
 	ASSERT_FAILS(ERROR_INVALID_PARAMETER, VirtualFree(a, 0x11000, MEM_DECOMMIT));
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 }
 
-/* Facts 31, 36, 41. */
+/* Rules R31, R36, R41. */
 TEST_F(win32, free_decommit_and_invalid_address)
 {
 	char *a = VirtualAlloc(NULL, G, MEM_RESERVE, PAGE_READWRITE);
@@ -457,7 +457,7 @@ TEST_F(win32, free_decommit_and_invalid_address)
 /* VirtualProtect                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Fact 46. */
+/* Rule R46. */
 TEST_F(win32, protect_old_protection)
 {
 	char *a = VirtualAlloc(NULL, P, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
@@ -469,7 +469,7 @@ TEST_F(win32, protect_old_protection)
 	ASSERT_WORKS(VirtualProtect(a, P, PAGE_READWRITE, &old));
 	ASSERT_EQ((DWORD)PAGE_READONLY, old);
 	ASSERT_MBI(a, a, a, PAGE_NOACCESS, P, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
-	/* Fact 70. */
+	/* Rule R70. */
 	ASSERT_WORKS(VirtualProtect(a, P, PAGE_READWRITE | PAGE_GUARD, &old));
 	ASSERT_EQ((DWORD)PAGE_READWRITE, old);
 	ASSERT_WORKS(VirtualProtectEx(GetCurrentProcess(), a, P, PAGE_READWRITE, &old));
@@ -477,7 +477,7 @@ TEST_F(win32, protect_old_protection)
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 }
 
-/* Facts 44, 47, 48, 49. */
+/* Rules R44, R47, R48, R49. */
 TEST_F(win32, protect_errors)
 {
 	char *a = VirtualAlloc(NULL, G, MEM_RESERVE, PAGE_READWRITE);
@@ -506,7 +506,7 @@ TEST_F(win32, protect_errors)
 /* VirtualQuery                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Facts 58, 60, 61. */
+/* Rules R58, R60, R61. */
 TEST_F(win32, query_results_and_errors)
 {
 	MEMORY_BASIC_INFORMATION mbi;
@@ -607,7 +607,7 @@ static LONG CALLBACK record_handler(EXCEPTION_POINTERS *ep)
 	return veh.ret;
 }
 
-/* Fact 71: a guarded read raises one exception; continuing re-executes it. */
+/* Rule R71: a guarded read raises one exception; continuing re-executes it. */
 TEST_F(win32, veh_guard_page_read)
 {
 	char *a = VirtualAlloc(NULL, P, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD);
@@ -654,7 +654,7 @@ TEST_F(win32, veh_guard_page_write)
 		   PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
 }
 
-/* Fact 75. */
+/* Rule R75. */
 TEST_F(win32, veh_guard_page_execute)
 {
 	char *a = VirtualAlloc(NULL, P, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
@@ -710,7 +710,7 @@ TEST_F(win32, veh_access_violation_read_noaccess)
 	ASSERT_EQ((ULONG_PTR)(a + 0xabc), veh.info1);
 }
 
-/* Fact 78: executing PAGE_READWRITE memory (an NX fault on a present page). */
+/* Rule R78: executing PAGE_READWRITE memory (an NX fault on a present page). */
 TEST_F(win32, veh_execute_fault_dep)
 {
 	char *a = VirtualAlloc(NULL, P, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
@@ -982,7 +982,7 @@ TEST_F(win32, veh_threads)
 /* Sections (Win32)                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Facts 95, 99, 107, 118, 119. */
+/* Rules R95, R99, R107, R118, R119. */
 TEST_F(win32, section_pagefile_two_views)
 {
 	HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x12000, NULL);
@@ -1008,7 +1008,7 @@ TEST_F(win32, section_pagefile_two_views)
 	ASSERT_WORKS(UnmapViewOfFile(v2));
 }
 
-/* Facts 84, 86. */
+/* Rules R84, R86. */
 TEST_F(win32, section_create_errors)
 {
 	HANDLE h;
@@ -1039,7 +1039,7 @@ TEST_F(win32, section_create_errors)
 	ASSERT_WORKS(CloseHandle(h));
 }
 
-/* Facts 92, 93, 94. */
+/* Rules R92, R93, R94. */
 TEST_F(win32, section_named)
 {
 	char name[64], upper[64], local[80];
@@ -1066,7 +1066,7 @@ TEST_F(win32, section_named)
 	h3 = OpenFileMappingA(FILE_MAP_READ, FALSE, name);
 	ASSERT_NE(NULL, h3) TH_LOG("OpenFileMapping: error %u", GetLastError());
 	ASSERT_STREQ("named", (char *)MapViewOfFile(h3, FILE_MAP_READ, 0, 0, 0));
-	/* A read-only handle maps no writable view (fact 97). */
+	/* A read-only handle maps no writable view (rule R97). */
 	ASSERT_FAILS(ERROR_ACCESS_DENIED, MapViewOfFile(h3, FILE_MAP_WRITE, 0, 0, 0));
 	/* "Local\" is the default namespace. */
 	snprintf(local, sizeof(local), "Local\\%s", name);
@@ -1089,7 +1089,7 @@ TEST_F(win32, section_named)
 	ASSERT_WORKS(CloseHandle(h1));
 }
 
-/* Facts 96, 100, 103, 117. */
+/* Rules R96, R100, R103, R117. */
 TEST_F(win32, map_view_errors)
 {
 	HANDLE ro = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 2 * G, NULL);
@@ -1114,7 +1114,7 @@ TEST_F(win32, map_view_errors)
 	ASSERT_WORKS(VirtualFree(a, 0, MEM_RELEASE));
 	v = MapViewOfFileEx(ro, FILE_MAP_READ, 0, G, G, a);
 	ASSERT_EQ(a, v) TH_LOG("error %u", GetLastError());
-	/* VirtualFree does not free views (fact 42); unmapping private memory fails. */
+	/* VirtualFree does not free views (rule R42); unmapping private memory fails. */
 	ASSERT_FAILS(ERROR_INVALID_PARAMETER, VirtualFree(v, G, MEM_DECOMMIT));
 	ASSERT_WORKS(UnmapViewOfFile(v));
 	a = VirtualAlloc(NULL, P, MEM_COMMIT, PAGE_READWRITE);
@@ -1137,7 +1137,7 @@ TEST_F(win32, map_view_errors)
 	ASSERT_WORKS(CloseHandle(ro));
 }
 
-/* Fact 114: a FILE_MAP_COPY view gets private pages on first write. */
+/* Rule R114: a FILE_MAP_COPY view gets private pages on first write. */
 TEST_F(win32, section_write_copy_view)
 {
 	HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 2 * P, NULL);
@@ -1164,7 +1164,7 @@ TEST_F(win32, section_write_copy_view)
 	ASSERT_WORKS(CloseHandle(h));
 }
 
-/* Fact 97: DuplicateHandle narrows the access. */
+/* Rule R97: DuplicateHandle narrows the access. */
 TEST_F(win32, section_duplicate_handle)
 {
 	HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, G, NULL);
@@ -1220,7 +1220,7 @@ static int temp_file(const char *data, size_t len, int flags)
 	return fd;
 }
 
-/* Facts 85, 88-90: file-backed sections through a HANDLE made from an fd. */
+/* Rules R85, R88-R90: file-backed sections through a HANDLE made from an fd. */
 TEST_F(win32, section_file_backed)
 {
 	static const char text[] = "file contents";
@@ -1242,7 +1242,7 @@ TEST_F(win32, section_file_backed)
 	ASSERT_EQ(0, memcmp(buf, "FILE contents", sizeof(text)));
 	ASSERT_WORKS(UnmapViewOfFile(v));
 	ASSERT_WORKS(CloseHandle(h));
-	/* Bigger than the file: read-only cannot grow it (fact 89), RW grows it (90). */
+	/* Bigger than the file: read-only cannot grow it (rule R89), RW grows it (R90). */
 	ASSERT_FAILS(ERROR_NOT_ENOUGH_MEMORY,
 		     CreateFileMappingA(file, NULL, PAGE_READONLY, 0, 2 * P, NULL));
 	h = CreateFileMappingA(file, NULL, PAGE_READWRITE, 0, 2 * P, NULL);
@@ -1252,7 +1252,7 @@ TEST_F(win32, section_file_backed)
 	ASSERT_WORKS(CloseHandle(h));
 	ASSERT_WORKS(CloseHandle(file));
 
-	/* A read-only file: PAGE_READWRITE is denied, PAGE_READONLY works (fact 85). */
+	/* A read-only file: PAGE_READWRITE is denied, PAGE_READONLY works (rule R85). */
 	rofd = temp_file(text, sizeof(text), O_RDONLY);
 	ASSERT_LE(0, rofd);
 	file = winvm_handle_from_fd(rofd);
@@ -1435,7 +1435,7 @@ TEST_F(plain, native_status_helpers)
 
 	ASSERT_STREQ("STATUS_ACCESS_VIOLATION", winvm_status_name(WINVM_STATUS_ACCESS_VIOLATION));
 	ASSERT_STREQ("STATUS_<unknown>", winvm_status_name(0xc0001234));
-	/* RtlNtStatusToDosError, as the issue and wine-facts list it. */
+	/* RtlNtStatusToDosError, as lib/README.md lists it. */
 	ASSERT_EQ(0U, winvm_status_to_win32(WINVM_STATUS_SUCCESS));
 	ASSERT_EQ(487U, winvm_status_to_win32(WINVM_STATUS_CONFLICTING_ADDRESSES));
 	ASSERT_EQ(487U, winvm_status_to_win32(WINVM_STATUS_NOT_COMMITTED));

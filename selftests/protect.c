@@ -2,11 +2,11 @@
 /*
  * winvm selftests: WINVM_IOC_MEM_PROTECT (NtProtectVirtualMemory) and the
  * enforcement of page protections.
- * Numbers in comments refer to the facts in wine-facts.md sections 1.4, 1.7.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, sections 1.4, 1.7.
  */
 #include "winvm_test.h"
 
-/* Facts 48-50: invalid protections fail and change nothing. */
+/* Rules R48-R50: invalid protections fail and change nothing. */
 TEST_F(winvm, invalid_protections_rejected)
 {
 	static const uint32_t prots[] = {
@@ -33,7 +33,7 @@ TEST_F(winvm, invalid_protections_rejected)
 }
 
 /*
- * Fact 48: every valid protection is applied as asked; AllocationProtect
+ * Rule R48: every valid protection is applied as asked; AllocationProtect
  * never changes.
  */
 TEST_F(winvm, every_valid_protection)
@@ -60,7 +60,7 @@ TEST_F(winvm, every_valid_protection)
 	}
 }
 
-/* Fact 52: the range is rounded out to pages and returned. */
+/* Rule R52: the range is rounded out to pages and returned. */
 TEST_F(winvm, protect_rounds_to_pages)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 4 * WV_PAGE, RESERVE | COMMIT, RW);
@@ -83,7 +83,7 @@ TEST_F(winvm, protect_rounds_to_pages)
 }
 
 /*
- * Facts 44 and 45: every page must be committed; on failure old_protect is
+ * Rules R44 and R45: every page must be committed; on failure old_protect is
  * PAGE_NOACCESS and nothing changes.
  */
 TEST_F(winvm, protect_requires_committed_pages)
@@ -120,7 +120,7 @@ TEST_F(winvm, protect_requires_committed_pages)
 	ASSERT_TRUE(wv_try_write(PTR(a + 0x2000), 1));
 }
 
-/* Fact 46. */
+/* Rule R46. */
 TEST_F(winvm, protect_returns_previous_protection)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 0xfffc, RESERVE, NOACCESS);
@@ -137,7 +137,7 @@ TEST_F(winvm, protect_returns_previous_protection)
 	ASSERT_VQ(self->fd, a, a, a, NOACCESS, 0x1000, COMMIT, RW, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 54: a range that is not inside one allocation. */
+/* Rule R54: a range that is not inside one allocation. */
 TEST_F(winvm, protect_across_allocations)
 {
 	uint64_t hole, a, b;
@@ -158,7 +158,7 @@ TEST_F(winvm, protect_across_allocations)
 	ASSERT_VQ(self->fd, b, b, b, RW, WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
 }
 
-/* Fact 53 (lead's choice of status): an address in no allocation. */
+/* Rule R53 (on 64-bit Windows): an address in no allocation. */
 TEST_F(winvm, protect_free_address)
 {
 	uint64_t hole;
@@ -171,7 +171,7 @@ TEST_F(winvm, protect_free_address)
 	ASSERT_VQ(self->fd, hole, hole, 0, 0, WV_GRAN, WINVM_MEM_FREE, NOACCESS, 0);
 }
 
-/* Fact 25, exactly: PAGE_NOCACHE is an allocation-level, sticky attribute. */
+/* Rule R25, exactly: PAGE_NOCACHE is an allocation-level, sticky attribute. */
 TEST_F(winvm, nocache_is_sticky)
 {
 	uint64_t a = 0, s = 0x2000, b;
@@ -230,7 +230,7 @@ TEST_F(winvm, writecombine_is_sticky)
 }
 
 /*
- * Fact 78: code on a READWRITE page does not run; a fault with no module
+ * Rule R78: code on a READWRITE page does not run; a fault with no module
  * record is a plain hardware fault (allowed by the signal protocol), one
  * with a record must say ACCESS_VIOLATION / EXECUTE at the entry point.
  */
@@ -273,7 +273,7 @@ TEST_F(winvm, jit_execute_read)
 	ASSERT_HEX(WINVM_EXCEPTION_WRITE_FAULT, wv_fault.fi.access);
 }
 
-/* Fact 78: the handler-style fix, EXECUTE_READWRITE, makes the code run. */
+/* Rule R78: the handler-style fix, EXECUTE_READWRITE, makes the code run. */
 TEST_F(winvm, jit_execute_readwrite)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW);
@@ -371,7 +371,7 @@ TEST_F_TIMEOUT(winvm, alternating_protections_10000_pages, 300)
 WV_KIND_FIXTURE()
 
 /*
- * Fact 51, exactly: old_protect is the first page's protection.  Needs
+ * Rule R51, exactly: old_protect is the first page's protection.  Needs
  * execute access (a write-copy view has none).
  */
 TEST_F(kind, old_protection_is_first_page)
@@ -490,9 +490,9 @@ TEST_F(kind, noaccess_enforced)
 }
 
 /*
- * Fact 111: a view takes only protections within its access; one outside
+ * Rule R111: a view takes only protections within its access; one outside
  * it is refused and changes nothing.  Private memory refuses the
- * write-copy protections instead (fact 48).
+ * write-copy protections instead (rule R48).
  */
 TEST_F(kind, protect_within_access)
 {

@@ -3,14 +3,14 @@
  * winvm selftests: WINVM_IOC_MEM_QUERY (NtQueryVirtualMemory with
  * MemoryBasicInformation and MemoryRegionInformation) over winvm memory,
  * free space and ordinary Linux mappings.
- * Numbers in comments refer to the facts in wine-facts.md section 1.5.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.5.
  */
 #include "winvm_test.h"
 
 /* Cases on TEST_F(kind, ...) run on every memory kind (WV_KIND_FIXTURE). */
 WV_KIND_FIXTURE()
 
-/* Fact 60: the query address must lie in the user address range. */
+/* Rule R60: the query address must lie in the user address range. */
 TEST_F(winvm, query_address_limits)
 {
 	static const uint64_t bad[] = {
@@ -32,7 +32,7 @@ TEST_F(winvm, query_address_limits)
 	ASSERT_HEX(0xf000, q.base_address);
 }
 
-/* Facts 5 and 57: the base is the page of the address; type and flags. */
+/* Rules R5 and R57: the base is the page of the address; type and flags. */
 TEST_F(winvm, query_winvm_reservation)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 3 * WV_GRAN, RESERVE, EXRW);
@@ -52,7 +52,7 @@ TEST_F(winvm, query_winvm_reservation)
 	ASSERT_HEX(0, q.pad);
 }
 
-/* Fact 57: a region is the run of identical state+protection. */
+/* Rule R57: a region is the run of identical state+protection. */
 TEST_F(kind, region_is_run_of_same_protection)
 {
 	uint32_t w = wv_kind_wprot(variant->kind);
@@ -69,7 +69,7 @@ TEST_F(kind, region_is_run_of_same_protection)
 		  w, r.type);
 	ASSERT_OK(wv_protect_at(self->fd, a, 3 * WV_PAGE, w));
 	ASSERT_VQ(self->fd, a, a, a, r.aprot, 0x10000, COMMIT, w, r.type);
-	/* A written write-copy page is a run of its own (fact 114). */
+	/* A written write-copy page is a run of its own (rule R114). */
 	*(volatile uint8_t *)PTR(a + 5 * WV_PAGE) = 1;
 	if (w == WCOPY) {
 		ASSERT_VQ(self->fd, a, a, a, r.aprot, 5 * WV_PAGE, COMMIT, w, r.type);
@@ -84,7 +84,7 @@ TEST_F(kind, region_is_run_of_same_protection)
 
 /*
  * Committed and reserved runs alternate too.  Only VirtualAlloc memory
- * can be decommitted (fact 42: VirtualFree refuses views).
+ * can be decommitted (rule R42: VirtualFree refuses views).
  */
 TEST_F(kind, region_runs_of_committed_and_reserved)
 {
@@ -96,7 +96,7 @@ TEST_F(kind, region_runs_of_committed_and_reserved)
 	if (r.view) {
 		ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER,
 			  wv_free_at(self->fd, a + 4 * WV_PAGE, 4 * WV_PAGE, DECOMMIT));
-		SKIP(return, "Windows: MEM_DECOMMIT on a %s is refused (fact 42)",
+		SKIP(return, "Windows: MEM_DECOMMIT on a %s is refused (rule R42)",
 		     wv_kind_name(r.kind));
 	}
 	ASSERT_OK(wv_free_at(self->fd, a + 4 * WV_PAGE, 4 * WV_PAGE, DECOMMIT));
@@ -108,7 +108,7 @@ TEST_F(kind, region_runs_of_committed_and_reserved)
 }
 
 /*
- * Facts 58 and 107: a view reports MEM_MAPPED with AllocationProtect the
+ * Rules R58 and R107: a view reports MEM_MAPPED with AllocationProtect the
  * view's protection; once gone (MEM_RELEASE for private memory, unmap for
  * a view, which MEM_RELEASE refuses) the range is free.
  */
@@ -152,7 +152,7 @@ TEST_F(winvm, region_capped_at_allocation_end)
 }
 
 /*
- * Fact 65: allocation_size describes the whole allocation, from any page;
+ * Rule R65: allocation_size describes the whole allocation, from any page;
  * commit_size counts its committed bytes.
  */
 TEST_F(winvm, region_information)
@@ -185,7 +185,7 @@ TEST_F(winvm, region_information)
 	ASSERT_HEX(WV_GRAN, q.allocation_size);
 }
 
-/* Facts 58 and 59: free space, up to the next mapping. */
+/* Rules R58 and R59: free space, up to the next mapping. */
 TEST_F(winvm, query_free_space)
 {
 	struct winvm_query_args q;
@@ -210,12 +210,12 @@ TEST_F(winvm, query_free_space)
 	ASSERT_HEX(hole + 2 * WV_GRAN, wv_must_alloc(self->fd, hole + 2 * WV_GRAN, WV_PAGE,
 						     RESERVE, RW));
 	ASSERT_VQ(self->fd, hole, hole, 0, 0, 2 * WV_GRAN, WINVM_MEM_FREE, NOACCESS, 0);
-	/* Fact 10: the tail of the granule after a short allocation is free. */
+	/* Rule R10: the tail of the granule after a short allocation is free. */
 	ASSERT_VQ(self->fd, hole + 2 * WV_GRAN + WV_PAGE, hole + 2 * WV_GRAN + WV_PAGE, 0, 0,
 		  WV_GRAN - WV_PAGE, WINVM_MEM_FREE, NOACCESS, 0);
 }
 
-/* Fact 58: right after a release. */
+/* Rule R58: right after a release. */
 TEST_F(winvm, query_after_release)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_GRAN, RESERVE | COMMIT, RW);
@@ -234,7 +234,7 @@ TEST_F(winvm, query_after_release)
 	ASSERT_HEX(0, q.commit_size);
 }
 
-/* AllocationProtect keeps the allocation-time value (fact 48). */
+/* AllocationProtect keeps the allocation-time value (rule R48). */
 TEST_F(winvm, allocation_protect_is_fixed)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 4 * WV_PAGE, RESERVE, EXR);
@@ -350,7 +350,7 @@ TEST_F(winvm, query_image_code)
 	ASSERT_LT(fn, q.base_address + q.region_size);
 }
 
-/* Committed NOACCESS reports 1, reserved reports 0 (facts 5 and 6). */
+/* Committed NOACCESS reports 1, reserved reports 0 (rules R5 and R6). */
 TEST_F(winvm, reserved_vs_committed_noaccess)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 2 * WV_PAGE, RESERVE, NOACCESS);

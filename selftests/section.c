@@ -3,8 +3,8 @@
  * winvm selftests: sections (WINVM_IOC_SECTION_CREATE / OPEN / QUERY / DUP,
  * i.e. NtCreateSection, OpenFileMapping, NtQuerySection, DuplicateHandle):
  * protections, attributes, sizes, file-backed rules, access rights, names.
- * Numbers in comments refer to the facts in wine-facts.md section 1.8 and
- * 1.9; the rules are the ones of the sections spec (lead's decisions).
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.8 and
+ * 1.9.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,12 +36,12 @@ TEST_F(winvm, create_pagefile_section)
 	ASSERT_HEX(0, a.existed);
 	ASSERT_TRUE(wv_cloexec(a.fd));
 	ASSERT_NE(self->fd, a.fd);
-	/* Fact 86: no SEC_* flag means SEC_COMMIT; access 0 means all. */
+	/* Rule R86: no SEC_* flag means SEC_COMMIT; access 0 means all. */
 	check_query(_metadata, self->fd, a.fd, 0x10000, SEC_COMMIT, RW, S_ALL);
 	ASSERT_EQ(0, close(a.fd));
 }
 
-/* Fact 88: pagefile-backed sizes are rounded up to the page. */
+/* Rule R88: pagefile-backed sizes are rounded up to the page. */
 TEST_F(winvm, create_size_rounded_to_page)
 {
 	static const struct { uint64_t in, out; } sizes[] = {
@@ -70,7 +70,7 @@ TEST_F(winvm, create_pagefile_size_zero)
 		  wv_sec_create(self->fd, 0, RO, SEC_RESERVE, -1, 0, NULL, 0, &sfd));
 }
 
-/* Fact 84: the six valid section protections, reported back by query. */
+/* Rule R84: the six valid section protections, reported back by query. */
 TEST_F(winvm, create_valid_protections)
 {
 	static const uint32_t prots[] = { RO, RW, WCOPY, EXR, EXRW, EXWCOPY };
@@ -84,7 +84,7 @@ TEST_F(winvm, create_valid_protections)
 	}
 }
 
-/* Fact 84: NOACCESS, EXECUTE, 0, two base bits and GUARD are refused. */
+/* Rule R84: NOACCESS, EXECUTE, 0, two base bits and GUARD are refused. */
 TEST_F(winvm, create_invalid_protections)
 {
 	static const uint32_t prots[] = {
@@ -111,7 +111,7 @@ TEST_F(winvm, create_invalid_protections)
 	close(file);
 }
 
-/* Fact 86: the valid SEC_* combinations, and the attributes query reports. */
+/* Rule R86: the valid SEC_* combinations, and the attributes query reports. */
 TEST_F(winvm, create_valid_attributes)
 {
 	static const struct { uint32_t in, out; } attrs[] = {
@@ -132,7 +132,7 @@ TEST_F(winvm, create_valid_attributes)
 	}
 }
 
-/* Fact 86: the invalid SEC_* combinations. */
+/* Rule R86: the invalid SEC_* combinations. */
 TEST_F(winvm, create_invalid_attributes)
 {
 	static const uint32_t attrs[] = {
@@ -157,7 +157,7 @@ TEST_F(winvm, create_invalid_attributes)
 	}
 }
 
-/* Facts 86, 87, 89: SEC_IMAGE is not supported yet: "not MZ" for anything. */
+/* Rules R86, R87, R89: SEC_IMAGE is not supported yet: "not MZ" for anything. */
 TEST_F(winvm, create_sec_image_not_mz)
 {
 	int file = wv_tmpfile(0x3456, 2);
@@ -253,7 +253,7 @@ TEST_F(winvm, create_flags_and_reserved)
 	close(a.fd);
 }
 
-/* Fact 88: size 0 = the file's size; a given size is not rounded. */
+/* Rule R88: size 0 = the file's size; a given size is not rounded. */
 TEST_F(winvm, file_section_sizes)
 {
 	int file = wv_tmpfile(0x3456, 3), sfd;
@@ -271,7 +271,7 @@ TEST_F(winvm, file_section_sizes)
 	close(file);
 }
 
-/* Fact 89: an empty file with size 0 is STATUS_MAPPED_FILE_SIZE_ZERO. */
+/* Rule R89: an empty file with size 0 is STATUS_MAPPED_FILE_SIZE_ZERO. */
 TEST_F(winvm, file_section_empty_file)
 {
 	int file = wv_tmpfile(0, 0), sfd = 7;
@@ -295,7 +295,7 @@ TEST_F(winvm, file_section_empty_file)
 	close(file);
 }
 
-/* Fact 89: a non-writable section larger than the file is too big. */
+/* Rule R89: a non-writable section larger than the file is too big. */
 TEST_F(winvm, file_section_too_big)
 {
 	static const uint32_t prots[] = { RO, WCOPY, EXR, EXWCOPY };
@@ -321,7 +321,7 @@ TEST_F(winvm, file_section_too_big)
 	close(file);
 }
 
-/* Fact 90: a writable section larger than the file grows the file. */
+/* Rule R90: a writable section larger than the file grows the file. */
 TEST_F(winvm, file_section_grows_file)
 {
 	static const uint32_t prots[] = { RW, EXRW };
@@ -346,7 +346,7 @@ TEST_F(winvm, file_section_grows_file)
 	}
 }
 
-/* Fact 85: what a read-only file allows. */
+/* Rule R85: what a read-only file allows. */
 TEST_F(winvm, file_section_readonly_file)
 {
 	static const uint32_t ok[] = { RO, WCOPY, EXR, EXWCOPY };
@@ -429,7 +429,7 @@ TEST_F(winvm, file_section_bad_fd)
 		  wv_sec_create(self->fd, 0x1000, RO, 0, 1000000, 0, NULL, 0, NULL));
 }
 
-/* Fact 87: file-backed attributes are SEC_FILE plus NOCACHE/WRITECOMBINE. */
+/* Rule R87: file-backed attributes are SEC_FILE plus NOCACHE/WRITECOMBINE. */
 TEST_F(winvm, file_section_attributes)
 {
 	static const struct { uint32_t in, out; } attrs[] = {
@@ -490,7 +490,7 @@ TEST_F(winvm, name_create_and_open)
 }
 
 /*
- * Fact 92: creating an existing name returns a new fd on the existing
+ * Rule R92: creating an existing name returns a new fd on the existing
  * section, STATUS_OBJECT_NAME_EXISTS (success, errno 0), existed = 1; its
  * size and protection stay those of the first creation.
  */
@@ -528,7 +528,7 @@ TEST_F(winvm, name_create_existing)
 	close(wv_ioret);
 }
 
-/* Fact 92: names are case-sensitive. */
+/* Rule R92: names are case-sensitive. */
 TEST_F(winvm, name_case_sensitive)
 {
 	char lower[64], upper[64];
@@ -610,7 +610,7 @@ TEST_F(winvm, open_not_found)
 }
 
 /*
- * Fact 93: the name vanishes with the last section fd even while a view
+ * Rule R93: the name vanishes with the last section fd even while a view
  * remains; the view is unaffected, and creating the name again makes a new
  * section (ERROR_SUCCESS, not ALREADY_EXISTS).
  */
@@ -768,7 +768,7 @@ TEST_F(winvm, open_invalid_access_and_flags)
 	ASSERT_ST(ST_OK, wv_sec_open_raw(self->fd, &o));
 }
 
-/* Fact 91: query needs SECTION_QUERY on the fd. */
+/* Rule R91: query needs SECTION_QUERY on the fd. */
 TEST_F(winvm, query_needs_section_query)
 {
 	struct winvm_section_query_args q;
@@ -894,7 +894,7 @@ TEST_F(winvm, dup_access_subset)
 	check_query(_metadata, self->fd, rfd, 0x2000, SEC_COMMIT, RW, S_ALL);
 }
 
-/* Fact 97: the fd's access gates the views that can be mapped with it. */
+/* Rule R97: the fd's access gates the views that can be mapped with it. */
 TEST_F(winvm, dup_access_gates_views)
 {
 	int sfd = wv_must_section(self->fd, 0x1000, EXRW, 0), rfd, zfd, wfd;
@@ -924,7 +924,7 @@ TEST_F(winvm, dup_access_gates_views)
 	ASSERT_VQ(self->fd, v, v, v, RW, 0x1000, COMMIT, RW, WV_MAPPED);
 }
 
-/* Fact 97, third part: OpenFileMapping(FILE_MAP_WRITE) maps write views only. */
+/* Rule R97, third part: OpenFileMapping(FILE_MAP_WRITE) maps write views only. */
 TEST_F(winvm, open_write_only_access_gates_views)
 {
 	char name[64];

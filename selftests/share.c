@@ -5,7 +5,7 @@
  * namespace per (user namespace, effective uid), or in the global one,
  * where creating needs CAP_SYS_ADMIN; a name lives as long as some process
  * holds a section fd of it.
- * Numbers in comments refer to the facts in wine-facts.md section 1.8/1.9.
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.8/1.9.
  *
  * Children report through their exit status (CHILD_CHECK counts failures);
  * exit status 4 from a child means "cannot set this up here" (SKIP).
@@ -339,7 +339,7 @@ TEST_F(winvm, scm_rights_section)
 }
 
 /*
- * Fact 94: a named section created by the parent: the child's create of
+ * Rule R94: a named section created by the parent: the child's create of
  * the same name returns it with OBJECT_NAME_EXISTS; opening works too.
  */
 TEST_F(winvm, named_section_in_child)
@@ -380,7 +380,7 @@ TEST_F(winvm, named_section_in_child)
 }
 
 /*
- * Fact 115: the child's FILE_MAP_COPY view of a named section is private;
+ * Rule R115: the child's FILE_MAP_COPY view of a named section is private;
  * COPY|WRITE is not.
  */
 TEST_F(winvm, named_copy_view_in_child)
@@ -420,7 +420,7 @@ TEST_F(winvm, named_copy_view_in_child)
 	ASSERT_HEX(0xc4, V32(v + 0x1004));
 }
 
-/* Fact 93 across processes: the name lives while any process holds an fd. */
+/* Rule R93 across processes: the name lives while any process holds an fd. */
 TEST_F(winvm, name_lifetime_across_processes)
 {
 	char name[64];

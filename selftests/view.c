@@ -4,8 +4,8 @@
  * MapViewOfFileEx, UnmapViewOfFile, FlushViewOfFile) and what the private
  * memory calls do on them: query, protect, commit (SEC_RESERVE), free and
  * reset; file-backed coherence with read(2)/write(2).
- * Numbers in comments refer to the facts in wine-facts.md sections 1.3 and
- * 1.8-1.10; the rules are the ones of the sections spec (lead's decisions).
+ * Rule numbers (R<n>) refer to docs/windows-rules.md, sections 1.3 and
+ * 1.8-1.10.
  */
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 
 #define FREE_VQ(fd, a)	ASSERT_VQ(fd, a, a, 0, 0, ANY, WINVM_MEM_FREE, NOACCESS, 0)
 
-/* Fact 107: a SEC_COMMIT view, queried; zero-filled and usable. */
+/* Rule R107: a SEC_COMMIT view, queried; zero-filled and usable. */
 TEST_F(winvm, map_basic)
 {
 	int sfd = wv_must_section(self->fd, 0x10000, RW, 0);
@@ -44,7 +44,7 @@ TEST_F(winvm, map_basic)
 	ASSERT_NE(m.address, q.allocation_base);
 }
 
-/* Fact 95: view access -> view protection. */
+/* Rule R95: view access -> view protection. */
 TEST_F(winvm, map_access_to_protection)
 {
 	static const struct { uint32_t access, prot; } t[] = {
@@ -70,7 +70,7 @@ TEST_F(winvm, map_access_to_protection)
 	}
 }
 
-/* Fact 96: the section's protection limits the views. */
+/* Rule R96: the section's protection limits the views. */
 TEST_F(winvm, map_section_protection_limits_views)
 {
 	static const struct { uint32_t sprot, access, prot; } t[] = {
@@ -130,7 +130,7 @@ TEST_F(winvm, map_noaccess_view)
 	ASSERT_EQ(3, *(volatile int *)PTR(w + 0x1000));
 }
 
-/* Fact 98: a 4090-byte section maps one page with size 0. */
+/* Rule R98: a 4090-byte section maps one page with size 0. */
 TEST_F(winvm, map_4090_byte_section)
 {
 	int sfd = wv_must_section(self->fd, 4090, RW, 0);
@@ -176,7 +176,7 @@ TEST_F(winvm, map_explicit_size)
 	s = 1;
 	ASSERT_ST(ST_OK, wv_map(self->fd, sfd, MAP_W, &v, 0x10000, &s, 0, 0));
 	ASSERT_HEX(0x1000, s);
-	/* Fact 103: size == section size works. */
+	/* Rule R103: size == section size works. */
 	v = 0;
 	s = 0x20000;
 	ASSERT_ST(ST_OK, wv_map(self->fd, sfd, MAP_R, &v, 0, &s, 0, 0));
@@ -188,7 +188,7 @@ TEST_F(winvm, map_explicit_size)
 	ASSERT_HEX(0x10000, s);
 }
 
-/* Fact 103: offset + size beyond the section: STATUS_INVALID_VIEW_SIZE. */
+/* Rule R103: offset + size beyond the section: STATUS_INVALID_VIEW_SIZE. */
 TEST_F(winvm, map_size_too_big)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, 0);
@@ -224,7 +224,7 @@ TEST_F(winvm, map_offset_beyond_section)
 		  wv_map_at(self->fd, sfd, MAP_R, 0, 0x1000000000ULL, 0));
 }
 
-/* Fact 100: offsets must be multiples of 64K. */
+/* Rule R100: offsets must be multiples of 64K. */
 TEST_F(winvm, map_offset_alignment)
 {
 	int sfd = wv_must_section(self->fd, 0x30000, RW, 0);
@@ -238,7 +238,7 @@ TEST_F(winvm, map_offset_alignment)
 	}
 }
 
-/* Fact 100: a base that is not 64K-aligned: STATUS_MAPPED_ALIGNMENT. */
+/* Rule R100: a base that is not 64K-aligned: STATUS_MAPPED_ALIGNMENT. */
 TEST_F(winvm, map_address_alignment)
 {
 	int sfd = wv_must_section(self->fd, 0x10000, RW, 0);
@@ -270,7 +270,7 @@ TEST_F(winvm, map_at_address)
 	*(volatile int *)PTR(v + 0x1fffc) = 1;
 }
 
-/* Fact 100: anything already there: STATUS_CONFLICTING_ADDRESSES. */
+/* Rule R100: anything already there: STATUS_CONFLICTING_ADDRESSES. */
 TEST_F(winvm, map_conflicting_addresses)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, 0);
@@ -297,7 +297,7 @@ TEST_F(winvm, map_conflicting_addresses)
 	ASSERT_VQ(self->fd, v, v, v, RW, 0x20000, COMMIT, RW, WV_MAPPED);
 }
 
-/* Fact 99: views are 64K-aligned and two views get different addresses. */
+/* Rule R99: views are 64K-aligned and two views get different addresses. */
 TEST_F(winvm, map_views_distinct)
 {
 	int sfd = wv_must_section(self->fd, 0x1000, RW, 0);
@@ -330,7 +330,7 @@ TEST_F(winvm, map_views_share_offsets)
 	ASSERT_HEX(0, *(volatile uint32_t *)PTR(all + 0x10010));
 }
 
-/* zero_bits as for MEM_ALLOC, with STATUS_INVALID_PARAMETER_4 (fact 102). */
+/* zero_bits as for MEM_ALLOC, with STATUS_INVALID_PARAMETER_4 (rule R102). */
 TEST_F(winvm, map_zero_bits)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, 0);
@@ -414,7 +414,7 @@ TEST_F(winvm, map_bad_arguments)
 	ASSERT_HEX(hole, m.address);
 }
 
-/* Facts 118 and 58: unmap at any address inside the view; then MEM_FREE. */
+/* Rules R118 and R58: unmap at any address inside the view; then MEM_FREE. */
 TEST_F(winvm, unmap_any_address_inside)
 {
 	static const uint64_t offs[] = { 100, 4096, 4196, 0, 12287 };
@@ -439,7 +439,7 @@ TEST_F(winvm, unmap_any_address_inside)
 	}
 }
 
-/* Fact 117: unmapping what is not a view: STATUS_NOT_MAPPED_VIEW. */
+/* Rule R117: unmapping what is not a view: STATUS_NOT_MAPPED_VIEW. */
 TEST_F(winvm, unmap_not_a_view)
 {
 	uint64_t a = wv_must_alloc(self->fd, 0, 0x10000, RESERVE | COMMIT, RW), hole;
@@ -483,7 +483,7 @@ TEST_F(winvm, unmap_twice_and_flags)
 	ASSERT_VQ(self->fd, v, v, v, RO, 0x1000, COMMIT, RO, WV_MAPPED);
 }
 
-/* Fact 119: views outlive every section fd. */
+/* Rule R119: views outlive every section fd. */
 TEST_F(winvm, view_outlives_section_fds)
 {
 	int sfd = wv_must_section(self->fd, 0x3000, RW, 0);
@@ -505,7 +505,7 @@ TEST_F(winvm, view_outlives_section_fds)
 	ASSERT_FALSE(wv_try_read(PTR(r), NULL));
 }
 
-/* Fact 108: a SEC_RESERVE view starts reserved. */
+/* Rule R108: a SEC_RESERVE view starts reserved. */
 TEST_F(winvm, sec_reserve_view_is_reserved)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, SEC_RESERVE);
@@ -525,7 +525,7 @@ TEST_F(winvm, sec_reserve_view_is_reserved)
 }
 
 /*
- * Fact 108: committing in one view commits the section's pages: the
+ * Rule R108: committing in one view commits the section's pages: the
  * committing view shows the given protection, others their own.
  */
 TEST_F(winvm, sec_reserve_commit_is_shared)
@@ -585,7 +585,7 @@ TEST_F(winvm, sec_reserve_commit_partial)
 	ASSERT_FALSE(wv_try_read(PTR(w + 0x2fff), NULL));
 }
 
-/* Fact 109: the commit protection must be allowed by the view. */
+/* Rule R109: the commit protection must be allowed by the view. */
 TEST_F(winvm, sec_reserve_commit_protection_checked)
 {
 	int sfd = wv_must_section(self->fd, 0x10000, EXRW, SEC_RESERVE);
@@ -606,7 +606,7 @@ TEST_F(winvm, sec_reserve_commit_protection_checked)
 	ASSERT_VQ(self->fd, w, w, w, RW, 0x1000, COMMIT, RW, WV_MAPPED);
 }
 
-/* Fact 109: MEM_COMMIT on a committed pagefile view changes the protection. */
+/* Rule R109: MEM_COMMIT on a committed pagefile view changes the protection. */
 TEST_F(winvm, commit_on_committed_view_is_protect)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, SEC_COMMIT);
@@ -626,7 +626,7 @@ TEST_F(winvm, commit_on_committed_view_is_protect)
 		  wv_alloc_at(self->fd, v, 0x1000, COMMIT, EXRW));
 }
 
-/* Fact 110: MEM_COMMIT on a file-backed view: STATUS_ALREADY_COMMITTED. */
+/* Rule R110: MEM_COMMIT on a file-backed view: STATUS_ALREADY_COMMITTED. */
 TEST_F(winvm, commit_on_file_view_already_committed)
 {
 	static const uint32_t prots[] = { RO, RW, NOACCESS };
@@ -648,7 +648,7 @@ TEST_F(winvm, commit_on_file_view_already_committed)
 	ASSERT_TRUE(wv_pat_ok(PTR(v), 0, 0x3000, 13));
 }
 
-/* Fact 42: VirtualFree cannot decommit or release a view. */
+/* Rule R42: VirtualFree cannot decommit or release a view. */
 TEST_F(winvm, free_on_view_refused)
 {
 	int sfd = wv_must_section(self->fd, 0x20000, RW, SEC_COMMIT);
@@ -684,7 +684,7 @@ TEST_F(winvm, reset_on_view_keeps_data)
 	ASSERT_EQ(0x3c, *(volatile uint8_t *)PTR(v + 0x2fff));
 }
 
-/* Fact 111: VirtualProtect on a view must fit its AllocationProtect. */
+/* Rule R111: VirtualProtect on a view must fit its AllocationProtect. */
 TEST_F(winvm, protect_view_rules)
 {
 	static const uint32_t prots[] = { NOACCESS, RO, RW, WCOPY, EX, EXR, EXRW, EXWCOPY };
@@ -726,7 +726,7 @@ TEST_F(winvm, protect_view_rules)
 	}
 }
 
-/* Fact 112: after NOACCESS, an EXRW file view takes every protection. */
+/* Rule R112: after NOACCESS, an EXRW file view takes every protection. */
 TEST_F(winvm, protect_view_every_protection)
 {
 	static const uint32_t prots[] = { RO, RW, WCOPY, EX, EXR, EXRW, EXWCOPY, NOACCESS, RW };
@@ -888,7 +888,7 @@ TEST_F(winvm, view_writes_reach_file)
 	ASSERT_EQ(0x5000, st.st_size);
 }
 
-/* Fact 90: a writable section bigger than the file grows it; the view covers it all. */
+/* Rule R90: a writable section bigger than the file grows it; the view covers it all. */
 TEST_F(winvm, file_view_grown_section)
 {
 	int file = wv_tmpfile(0x1000, 17), sfd;
@@ -982,7 +982,7 @@ TEST_F(winvm, flush_view)
 TEST_HARNESS_MAIN
 
 /*
- * Fact 116: a SEC_COMMIT|SEC_NOCACHE section's view reports RW|NOCACHE as
+ * Rule R116: a SEC_COMMIT|SEC_NOCACHE section's view reports RW|NOCACHE as
  * AllocationProtect and Protect, and a commit with READONLY (a protection
  * change here) reports RO|NOCACHE.
  */

@@ -659,7 +659,7 @@ const char *wv_kind_name(enum wv_kind kind)
 	return "?";
 }
 
-/* The access bits a page protection needs (fact 111). */
+/* The access bits a page protection needs (rule R111). */
 #define WV_ACC_R	1u
 #define WV_ACC_W	2u
 #define WV_ACC_X	4u

@@ -558,14 +558,14 @@ const char *wv_kind_name(enum wv_kind kind);
 
 /*
  * The kind's writable protection: READWRITE, or WRITECOPY on a write-copy
- * view (whose pages report READWRITE once written, fact 114).
+ * view (whose pages report READWRITE once written, rule R114).
  */
 uint32_t wv_kind_wprot(enum wv_kind kind);
 
 /*
  * Whether NtProtectVirtualMemory may set @prot on @r: on a view only
- * within the view's access (fact 111); on private memory anything but
- * the write-copy protections (fact 48).
+ * within the view's access (rule R111); on private memory anything but
+ * the write-copy protections (rule R48).
  */
 bool wv_region_allows(const struct wv_region *r, uint32_t prot);
 

@@ -4,7 +4,7 @@
  * through /dev/winvm.
  *
  *   1. system information (GetSystemInfo)
- *   2. seed 001: one page requested at 0x14000 lands at 0x10000
+ *   2. example E1 (docs/windows-rules.md): one page requested at 0x14000 lands at 0x10000
  *   3. reserve versus commit, and an access violation caught in a handler
  *   4. a guard-page stack growing downward, one guard hit per page
  *   5. a tiny JIT: write code, make it EXECUTE_READ, run it
@@ -263,7 +263,7 @@ static void step_seed_001(void)
 	uint64_t a = 0x14000, s = 0x1000, b, bs;
 	uint32_t st;
 
-	printf("\n== 2. Seed 001: \"ZwAllocateVirtualMemory seems to align allocations on 16 page boundaries\"\n");
+	printf("\n== 2. Example E1 (docs/windows-rules.md): \"ZwAllocateVirtualMemory seems to align allocations on 16 page boundaries\"\n");
 	printf("  Ask for one page at 0x14000.  With MEM_RESERVE the base rounds down to the\n"
 	       "  64 KiB granule, so the allocation runs from 0x10000 to the end of the page.\n");
 	st = nt_alloc(&a, &s, WINVM_MEM_RESERVE | WINVM_MEM_COMMIT, WINVM_PAGE_READWRITE);
