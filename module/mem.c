@@ -89,10 +89,8 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	status = winvm_find_range(wmm, start, end, &c.alloc);
 	if (!status)
 		status = winvm_commit_check(c.alloc, args->protect);
-	if (status) {
-		mmap_write_unlock(wmm->mm);
-		return status;
-	}
+	if (status)
+		goto out_unlock;
 	ret = winvm_change_begin(wmm, &c);
 	mmap_write_unlock(wmm->mm);
 	ret = winvm_change_end(wmm, &c, ret);
@@ -101,6 +99,10 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	args->address = start;
 	args->size = end - start;
 	return WINVM_STATUS_SUCCESS;
+
+out_unlock:
+	mmap_write_unlock(wmm->mm);
+	return status;
 }
 
 /* Set or clear the reset mark on the committed pages of [first, last]. */
@@ -143,10 +145,8 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	if (mmap_write_lock_killable(wmm->mm))
 		return WINVM_STATUS_NO_MEMORY;
 	status = winvm_find_range(wmm, start, end, &alloc);
-	if (status) {
-		mmap_write_unlock(wmm->mm);
-		return status;
-	}
+	if (status)
+		goto out_unlock;
 	kref_get(&alloc->ref);
 	if (!alloc->section) {
 		mutex_lock(&alloc->state_lock);
@@ -163,6 +163,10 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	args->address = start;
 	args->size = end - start;
 	return undo && seen ? WINVM_STATUS_UNSUCCESSFUL : WINVM_STATUS_SUCCESS;
+
+out_unlock:
+	mmap_write_unlock(wmm->mm);
+	return status;
 }
 
 /* The type and protection of NtAllocateVirtualMemory (R10-R20). */
@@ -336,10 +340,8 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 		return WINVM_STATUS_NO_MEMORY;
 	alloc = winvm_find_alloc(wmm, round_down(addr, PAGE_SIZE));
 	status = winvm_free_range(wmm, alloc, addr, size, &start, &end);
-	if (status) {
-		mmap_write_unlock(wmm->mm);
-		return status;
-	}
+	if (status)
+		goto out_unlock;
 	kref_get(&alloc->ref);
 	ret = args->type == WINVM_MEM_DECOMMIT ? winvm_decommit(wmm, alloc, start, end) : 0;
 	mmap_write_unlock(wmm->mm);
@@ -356,6 +358,10 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	args->address = start;
 	args->size = end - start;
 	return WINVM_STATUS_SUCCESS;
+
+out_unlock:
+	mmap_write_unlock(wmm->mm);
+	return status;
 }
 
 /* MEM_PROTECT's range: inside one allocation, every page committed (R44-R50). */
@@ -419,10 +425,8 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	if (mmap_write_lock_killable(wmm->mm))
 		return WINVM_STATUS_NO_MEMORY;
 	status = winvm_protect_check(wmm, &c);
-	if (status) {
-		mmap_write_unlock(wmm->mm);
-		return status;
-	}
+	if (status)
+		goto out_unlock;
 	old = winvm_protect_old(c.alloc, c.start);
 	ret = winvm_change_begin(wmm, &c);
 	mmap_write_unlock(wmm->mm);
@@ -433,4 +437,8 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	args->address = c.start;
 	args->size = c.end - c.start;
 	return WINVM_STATUS_SUCCESS;
+
+out_unlock:
+	mmap_write_unlock(wmm->mm);
+	return status;
 }

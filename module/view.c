@@ -118,10 +118,8 @@ u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	if (mmap_read_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
 	alloc = winvm_find_alloc(wmm, args->address);
-	if (!alloc || !alloc->section) {
-		mmap_read_unlock(mm);
-		return WINVM_STATUS_NOT_MAPPED_VIEW;
-	}
+	if (!alloc || !alloc->section)
+		goto out_unlock;
 	kref_get(&alloc->ref);
 	base = alloc->base;
 	size = alloc->size;
@@ -129,7 +127,11 @@ u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 
 	ret = winvm_unmap_own(wmm, alloc, base, base + size);
 	winvm_alloc_put(alloc);
-	return ret ? winvm_errno_status(ret) : WINVM_STATUS_SUCCESS;
+	return winvm_errno_status(ret);
+
+out_unlock:
+	mmap_read_unlock(mm);
+	return WINVM_STATUS_NOT_MAPPED_VIEW;
 }
 
 u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
@@ -149,10 +151,8 @@ u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	if (mmap_read_lock_killable(mm))
 		return WINVM_STATUS_NO_MEMORY;
 	alloc = winvm_find_alloc(wmm, args->address);
-	if (!alloc || !alloc->section) {
-		mmap_read_unlock(mm);
-		return WINVM_STATUS_NOT_MAPPED_VIEW;
-	}
+	if (!alloc || !alloc->section)
+		goto out_unlock;
 	start = round_down(args->address, PAGE_SIZE);
 	end = args->size ? PAGE_ALIGN(args->address + args->size) : alloc->base + alloc->size;
 	end = min(end, alloc->base + alloc->size);
@@ -172,4 +172,8 @@ u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	args->address = start;
 	args->size = end - start;
 	return WINVM_STATUS_SUCCESS;
+
+out_unlock:
+	mmap_read_unlock(mm);
+	return WINVM_STATUS_NOT_MAPPED_VIEW;
 }
