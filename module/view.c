@@ -103,77 +103,76 @@ u32 winvm_view_map(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	return status;
 }
 
+/*
+ * The view mapped at @addr, with a reference: -ENXIO if there is none.
+ * A view's base, size and file never change, so the caller may read them
+ * without mmap_lock.
+ */
+static struct winvm_alloc *winvm_view_get(struct winvm_mm *wmm, u64 addr)
+{
+	struct winvm_alloc *alloc;
+
+	if (mmap_read_lock_killable(wmm->mm))
+		return ERR_PTR(-EINTR);
+	alloc = winvm_find_alloc(wmm, addr);
+	if (alloc && alloc->section)
+		kref_get(&alloc->ref);
+	else
+		alloc = ERR_PTR(-ENXIO);
+	mmap_read_unlock(wmm->mm);
+	return alloc;
+}
+
+static u32 winvm_view_get_status(struct winvm_alloc *alloc)
+{
+	return PTR_ERR(alloc) == -ENXIO ? WINVM_STATUS_NOT_MAPPED_VIEW :
+					  winvm_errno_status(PTR_ERR(alloc));
+}
+
 u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_view_unmap_args *args = arg;
-	struct mm_struct *mm = wmm->mm;
 	struct winvm_alloc *alloc;
-	unsigned long base, size;
 	int ret;
 
 	if (args->flags || args->reserved[0] || args->reserved[1])
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (args->address > winvm_max_address())
 		return WINVM_STATUS_INVALID_PARAMETER;
-	if (mmap_read_lock_killable(mm))
-		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(wmm, args->address);
-	if (!alloc || !alloc->section)
-		goto out_unlock;
-	kref_get(&alloc->ref);
-	base = alloc->base;
-	size = alloc->size;
-	mmap_read_unlock(mm);
-
-	ret = winvm_unmap_own(wmm, alloc, base, base + size);
+	alloc = winvm_view_get(wmm, args->address);
+	if (IS_ERR(alloc))
+		return winvm_view_get_status(alloc);
+	ret = winvm_unmap_own(wmm, alloc, alloc->base, alloc->base + alloc->size);
 	winvm_alloc_put(alloc);
 	return winvm_errno_status(ret);
-
-out_unlock:
-	mmap_read_unlock(mm);
-	return WINVM_STATUS_NOT_MAPPED_VIEW;
 }
 
 u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_view_flush_args *args = arg;
-	struct mm_struct *mm = wmm->mm;
-	unsigned long start, end;
 	struct winvm_alloc *alloc;
-	struct file *file = NULL;
-	loff_t from, to;
+	unsigned long start, end;
 	int ret = 0;
 
 	if (args->flags || args->reserved[0] || args->reserved[1])
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!winvm_range_ok(args->address, args->size))
 		return WINVM_STATUS_INVALID_PARAMETER;
-	if (mmap_read_lock_killable(mm))
-		return WINVM_STATUS_NO_MEMORY;
-	alloc = winvm_find_alloc(wmm, args->address);
-	if (!alloc || !alloc->section)
-		goto out_unlock;
+	alloc = winvm_view_get(wmm, args->address);
+	if (IS_ERR(alloc))
+		return winvm_view_get_status(alloc);
 	start = round_down(args->address, PAGE_SIZE);
 	end = args->size ? PAGE_ALIGN(args->address + args->size) : alloc->base + alloc->size;
 	end = min(end, alloc->base + alloc->size);
-	from = (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT;
-	to = ((loff_t)winvm_pgoff(alloc, end) << PAGE_SHIFT) - 1;
-	if (alloc->section->attributes & WINVM_SEC_FILE)
-		file = get_file(alloc->section->file);
-	mmap_read_unlock(mm);
-
 	/* Pagefile-backed sections have nothing to write back. */
-	if (file) {
-		ret = vfs_fsync_range(file, from, to, 0);
-		fput(file);
-	}
+	if (alloc->section->attributes & WINVM_SEC_FILE)
+		ret = vfs_fsync_range(alloc->section->file,
+				      (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
+				      ((loff_t)winvm_pgoff(alloc, end) << PAGE_SHIFT) - 1, 0);
+	winvm_alloc_put(alloc);
 	if (ret)
 		return WINVM_STATUS_UNSUCCESSFUL;
 	args->address = start;
 	args->size = end - start;
 	return WINVM_STATUS_SUCCESS;
-
-out_unlock:
-	mmap_read_unlock(mm);
-	return WINVM_STATUS_NOT_MAPPED_VIEW;
 }
