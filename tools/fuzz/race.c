@@ -28,6 +28,7 @@
  * The last line is "winvm-race: ... ops=N ... result=PASS|FAIL".
  */
 #include "fuzz.h"
+#include "tools.h"
 
 struct race_opts {
 	double time;
@@ -893,7 +894,7 @@ static void sc_section(double secs)
 
 /* ------------------------------------------------------------------ */
 
-static int fz_race_main(int argc, char **argv)
+int fz_race_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -961,9 +962,3 @@ static int fz_race_main(int argc, char **argv)
 	return atomic_load(&RSH->failures) ? FZ_EXIT_FAIL : FZ_EXIT_PASS;
 }
 
-#ifndef WINVM_FUZZ_NO_MAIN
-int main(int argc, char **argv)
-{
-	return fz_race_main(argc, argv);
-}
-#endif
