@@ -525,106 +525,150 @@ static void c_secstore(int fd)
 		close(old);
 }
 
+static void c_sec_create(void)
+{
+	struct fz_res r;
+	struct winvm_section_create_args c;
+	int mfd = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.size = fz_chance(t_rng, 80) ? FZ_PAGE * (1 + fz_below(t_rng, 64)) : c_rand_size();
+	c.file_fd = -1;
+	if (fz_chance(t_rng, 25)) {
+		mfd = (int)syscall(SYS_memfd_create, "fzc", 0);
+		if (mfd >= 0 && ftruncate(mfd, FZ_PAGE * fz_below(t_rng, 32)))
+			c_fail("ftruncate");
+		c.file_fd = mfd;
+	}
+	c.protect = fz_chance(t_rng, 90) ?
+		    FZ_PICK(t_rng, ((const uint32_t[]){ 2, 4, 8, 0x20, 0x40, 0x80 })) :
+		    fz_rand_prot(t_rng);
+	c.attributes = fz_chance(t_rng, 80) ?
+		       FZ_PICK(t_rng, ((const uint32_t[]){ 0, WINVM_SEC_COMMIT,
+							   WINVM_SEC_RESERVE })) :
+		       (uint32_t)fz_next(t_rng);
+	if (fz_chance(t_rng, 30)) {
+		const char *n = rand_sec_name(t_rng);
+
+		c.name = (uint64_t)(uintptr_t)n;
+		c.name_len = strlen(n);
+	}
+	c.fd = -1;
+	r = c_call(WINVM_IOC_SECTION_CREATE, &c, sizeof(c));
+	if (mfd >= 0) {
+		/* Shrink the file under the section now and then. */
+		if (r.rc > 0 && fz_chance(t_rng, 20) && !(O.avoid & AVOID_COW_PUNCH) &&
+		    ftruncate(mfd, 0))
+			c_fail("ftruncate");
+		close(mfd);
+	}
+	if (r.rc > 0)
+		c_secstore(r.rc);
+}
+
+static void c_sec_open(void)
+{
+	struct fz_res r;
+	struct winvm_section_open_args o;
+	const char *n = rand_sec_name(t_rng);
+
+	memset(&o, 0, sizeof(o));
+	o.name = (uint64_t)(uintptr_t)n;
+	o.name_len = strlen(n);
+	o.access = (uint32_t)fz_below(t_rng, 0x40);
+	r = c_call(WINVM_IOC_SECTION_OPEN, &o, sizeof(o));
+	if (r.rc > 0)
+		c_secstore(r.rc);
+}
+
+static void c_sec_dup(void)
+{
+	struct fz_res r;
+	struct winvm_section_dup_args d;
+
+	memset(&d, 0, sizeof(d));
+	d.section_fd = c_secfd();
+	d.access = (uint32_t)fz_below(t_rng, 0x40);
+	r = c_call(WINVM_IOC_SECTION_DUP, &d, sizeof(d));
+	if (r.rc > 0)
+		c_secstore(r.rc);
+}
+
+static void c_sec_query(void)
+{
+	struct winvm_section_query_args q;
+
+	memset(&q, 0, sizeof(q));
+	q.section_fd = c_secfd();
+	c_call(WINVM_IOC_SECTION_QUERY, &q, sizeof(q));
+}
+
+/* Close a section fd, maybe while another thread maps it. */
+static void c_sec_close(void)
+{
+	/* Close a section fd, maybe while another thread maps it. */
+	c_secstore(-1);
+}
+
+static void c_view_map(void)
+{
+	struct fz_res r;
+	struct winvm_view_map_args v;
+
+	memset(&v, 0, sizeof(v));
+	v.section_fd = c_secfd();
+	v.access = FZ_PICK(t_rng, ((const uint32_t[]){ 1, 2, 4, 6, 0x24, 0x22, 0x21, 0 }));
+	if (fz_chance(t_rng, 60))
+		v.address = fz_round_down(C.arena + fz_below(t_rng, C.arena_size), FZ_GRAN);
+	v.offset = fz_chance(t_rng, 80) ? 0 : FZ_GRAN * fz_below(t_rng, 3);
+	v.size = fz_chance(t_rng, 50) ? 0 : FZ_PAGE * (1 + fz_below(t_rng, 32));
+	r = c_call(WINVM_IOC_VIEW_MAP, &v, sizeof(v));
+	if (!r.rc && r.status == 0)
+		c_store(K_VIEW, v.address, v.size);
+}
+
+static void c_view_unmap(void)
+{
+	struct winvm_view_unmap_args u;
+	struct cent *e = c_pick(fz_chance(t_rng, 70) ? K_VIEW : 0);
+
+	memset(&u, 0, sizeof(u));
+	u.address = e ? atomic_load(&e->base) + fz_below(t_rng, 1 + atomic_load(&e->size)) :
+		    c_rand_addr();
+	c_call(WINVM_IOC_VIEW_UNMAP, &u, sizeof(u));
+}
+
+static void c_view_flush(void)
+{
+	struct winvm_view_flush_args f;
+	struct cent *e = c_pick(K_VIEW);
+
+	memset(&f, 0, sizeof(f));
+	f.address = e ? atomic_load(&e->base) : c_rand_addr();
+	f.size = fz_chance(t_rng, 50) ? 0 : c_rand_size();
+	c_call(WINVM_IOC_VIEW_FLUSH, &f, sizeof(f));
+}
+
 static void c_section(void)
 {
 	unsigned int x = fz_below(t_rng, 100);
-	struct fz_res r;
 
 	if (x < 25) {
-		struct winvm_section_create_args c;
-		int mfd = -1;
-
-		memset(&c, 0, sizeof(c));
-		c.size = fz_chance(t_rng, 80) ? FZ_PAGE * (1 + fz_below(t_rng, 64)) : c_rand_size();
-		c.file_fd = -1;
-		if (fz_chance(t_rng, 25)) {
-			mfd = (int)syscall(SYS_memfd_create, "fzc", 0);
-			if (mfd >= 0 && ftruncate(mfd, FZ_PAGE * fz_below(t_rng, 32)))
-				c_fail("ftruncate");
-			c.file_fd = mfd;
-		}
-		c.protect = fz_chance(t_rng, 90) ?
-			    FZ_PICK(t_rng, ((const uint32_t[]){ 2, 4, 8, 0x20, 0x40, 0x80 })) :
-			    fz_rand_prot(t_rng);
-		c.attributes = fz_chance(t_rng, 80) ?
-			       FZ_PICK(t_rng, ((const uint32_t[]){ 0, WINVM_SEC_COMMIT,
-								   WINVM_SEC_RESERVE })) :
-			       (uint32_t)fz_next(t_rng);
-		if (fz_chance(t_rng, 30)) {
-			const char *n = rand_sec_name(t_rng);
-
-			c.name = (uint64_t)(uintptr_t)n;
-			c.name_len = strlen(n);
-		}
-		c.fd = -1;
-		r = c_call(WINVM_IOC_SECTION_CREATE, &c, sizeof(c));
-		if (mfd >= 0) {
-			/* Shrink the file under the section now and then. */
-			if (r.rc > 0 && fz_chance(t_rng, 20) && !(O.avoid & AVOID_COW_PUNCH) &&
-			    ftruncate(mfd, 0))
-				c_fail("ftruncate");
-			close(mfd);
-		}
-		if (r.rc > 0)
-			c_secstore(r.rc);
+		c_sec_create();
 	} else if (x < 35) {
-		struct winvm_section_open_args o;
-		const char *n = rand_sec_name(t_rng);
-
-		memset(&o, 0, sizeof(o));
-		o.name = (uint64_t)(uintptr_t)n;
-		o.name_len = strlen(n);
-		o.access = (uint32_t)fz_below(t_rng, 0x40);
-		r = c_call(WINVM_IOC_SECTION_OPEN, &o, sizeof(o));
-		if (r.rc > 0)
-			c_secstore(r.rc);
+		c_sec_open();
 	} else if (x < 45) {
-		struct winvm_section_dup_args d;
-
-		memset(&d, 0, sizeof(d));
-		d.section_fd = c_secfd();
-		d.access = (uint32_t)fz_below(t_rng, 0x40);
-		r = c_call(WINVM_IOC_SECTION_DUP, &d, sizeof(d));
-		if (r.rc > 0)
-			c_secstore(r.rc);
+		c_sec_dup();
 	} else if (x < 52) {
-		struct winvm_section_query_args q;
-
-		memset(&q, 0, sizeof(q));
-		q.section_fd = c_secfd();
-		c_call(WINVM_IOC_SECTION_QUERY, &q, sizeof(q));
+		c_sec_query();
 	} else if (x < 60) {
-		/* Close a section fd, maybe while another thread maps it. */
-		c_secstore(-1);
+		c_sec_close();
 	} else if (x < 82) {
-		struct winvm_view_map_args v;
-
-		memset(&v, 0, sizeof(v));
-		v.section_fd = c_secfd();
-		v.access = FZ_PICK(t_rng, ((const uint32_t[]){ 1, 2, 4, 6, 0x24, 0x22, 0x21, 0 }));
-		if (fz_chance(t_rng, 60))
-			v.address = fz_round_down(C.arena + fz_below(t_rng, C.arena_size), FZ_GRAN);
-		v.offset = fz_chance(t_rng, 80) ? 0 : FZ_GRAN * fz_below(t_rng, 3);
-		v.size = fz_chance(t_rng, 50) ? 0 : FZ_PAGE * (1 + fz_below(t_rng, 32));
-		r = c_call(WINVM_IOC_VIEW_MAP, &v, sizeof(v));
-		if (!r.rc && r.status == 0)
-			c_store(K_VIEW, v.address, v.size);
+		c_view_map();
 	} else if (x < 92) {
-		struct winvm_view_unmap_args u;
-		struct cent *e = c_pick(fz_chance(t_rng, 70) ? K_VIEW : 0);
-
-		memset(&u, 0, sizeof(u));
-		u.address = e ? atomic_load(&e->base) + fz_below(t_rng, 1 + atomic_load(&e->size)) :
-			    c_rand_addr();
-		c_call(WINVM_IOC_VIEW_UNMAP, &u, sizeof(u));
+		c_view_unmap();
 	} else {
-		struct winvm_view_flush_args f;
-		struct cent *e = c_pick(K_VIEW);
-
-		memset(&f, 0, sizeof(f));
-		f.address = e ? atomic_load(&e->base) : c_rand_addr();
-		f.size = fz_chance(t_rng, 50) ? 0 : c_rand_size();
-		c_call(WINVM_IOC_VIEW_FLUSH, &f, sizeof(f));
+		c_view_flush();
 	}
 }
 

@@ -69,6 +69,32 @@ void dump_process(pid_t pid)
 	close(fd);
 }
 
+/* Alone now: a VirtualQuery walk must be seamless and sane. */
+static void final_walk(void)
+{
+	uint64_t addr = 0;
+	int n = 0;
+
+	while (addr < FZ_TOP && n++ < 100000) {
+		struct winvm_query_args q;
+		struct fz_res r;
+		const char *why;
+
+		memset(&q, 0, sizeof(q));
+		q.address = addr;
+		r = fz_call(C.fd, WINVM_IOC_MEM_QUERY, &q);
+		if (r.rc || r.status)
+			break;
+		if ((why = fz_query_problem(addr, &q))) {
+			c_fail("final walk at 0x%llx: %s", (unsigned long long)addr, why);
+			break;
+		}
+		addr += q.region_size;
+	}
+	if (addr < FZ_TOP && !O.nomem_ok)
+		c_fail("final walk stopped at 0x%llx", (unsigned long long)addr);
+}
+
 /* One worker process: T threads on one address space. */
 static FZ_NORETURN void chaos_worker(int slot, uint64_t seed)
 {
@@ -140,30 +166,7 @@ static FZ_NORETURN void chaos_worker(int slot, uint64_t seed)
 		if (C.t[i].th)
 			pthread_join(C.t[i].th, NULL);
 	}
-	/* Alone now: a VirtualQuery walk must be seamless and sane. */
-	{
-		uint64_t addr = 0;
-		int n = 0;
-
-		while (addr < FZ_TOP && n++ < 100000) {
-			struct winvm_query_args q;
-			struct fz_res r;
-			const char *why;
-
-			memset(&q, 0, sizeof(q));
-			q.address = addr;
-			r = fz_call(C.fd, WINVM_IOC_MEM_QUERY, &q);
-			if (r.rc || r.status)
-				break;
-			if ((why = fz_query_problem(addr, &q))) {
-				c_fail("final walk at 0x%llx: %s", (unsigned long long)addr, why);
-				break;
-			}
-			addr += q.region_size;
-		}
-		if (addr < FZ_TOP && !O.nomem_ok)
-			c_fail("final walk stopped at 0x%llx", (unsigned long long)addr);
-	}
+	final_walk();
 	_exit(atomic_load(&C.fails) ? FZ_EXIT_FAIL : 0);
 }
 

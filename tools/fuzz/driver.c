@@ -200,11 +200,45 @@ static void no_aslr(char **argv)
 	execv("/proc/self/exe", argv);
 }
 
+/* One model per process, seeds seed, seed+1, ...; the run's result. */
+static int model_procs(double t0)
+{
+	int result = FZ_EXIT_PASS, i, n = O.procs > 64 ? 64 : O.procs;
+	pid_t pids[64];
+
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			uint64_t per = O.ops / n + ((uint64_t)i < O.ops % n);
+
+			O.seed += i;
+			_exit(model_run(per, O.time ? t0 + O.time : 0));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int rc = pids[i] > 0 ? fz_wait(pids[i]) : FZ_EXIT_FAIL;
+
+		if (rc == FZ_EXIT_SKIP && result == FZ_EXIT_PASS)
+			result = FZ_EXIT_SKIP;
+		else if (O.nomem_ok && rc > 128) {
+			fz_log("# model process %d (seed %" PRIu64 ") killed by signal %d under fault injection\n",
+			       i, O.seed + i, rc - 128);
+		} else if (rc != 0 && rc != FZ_EXIT_SKIP) {
+			fz_log("# model process %d (seed %" PRIu64 ") ended with %d\n", i,
+			       O.seed + i, rc);
+			if (rc > 128)
+				fz_fail(SH, "model process killed by signal %d", rc - 128);
+			result = FZ_EXIT_FAIL;
+		}
+	}
+	return result;
+}
+
 int fz_fuzz_main(int argc, char **argv)
 {
 	struct winvm_info_args info;
 	struct fz_res r;
-	int fd, result = FZ_EXIT_PASS, i;
+	int fd, result = FZ_EXIT_PASS;
 	double t0 = fz_now();
 
 	if (argc > 1 && !strcmp(argv[1], FZ_EXEC_CHILD_ARG))
@@ -241,39 +275,10 @@ int fz_fuzz_main(int argc, char **argv)
 	       O.procs, O.nomem_ok ? " nomem-ok" : "", O.failinject ? " failinject" : "",
 	       O.fail_nth ? " fail-nth" : "", O.avoid);
 
-	if (O.mode == MODE_MODEL) {
-		pid_t pids[64];
-		int n = O.procs > 64 ? 64 : O.procs;
-
-		/* One model per process, seeds seed, seed+1, ... */
-		for (i = 0; i < n; i++) {
-			pids[i] = fork();
-			if (pids[i] == 0) {
-				uint64_t per = O.ops / n + ((uint64_t)i < O.ops % n);
-
-				O.seed += i;
-				_exit(model_run(per, O.time ? t0 + O.time : 0));
-			}
-		}
-		for (i = 0; i < n; i++) {
-			int rc = pids[i] > 0 ? fz_wait(pids[i]) : FZ_EXIT_FAIL;
-
-			if (rc == FZ_EXIT_SKIP && result == FZ_EXIT_PASS)
-				result = FZ_EXIT_SKIP;
-			else if (O.nomem_ok && rc > 128) {
-				fz_log("# model process %d (seed %" PRIu64 ") killed by signal %d under fault injection\n",
-				       i, O.seed + i, rc - 128);
-			} else if (rc != 0 && rc != FZ_EXIT_SKIP) {
-				fz_log("# model process %d (seed %" PRIu64 ") ended with %d\n", i,
-				       O.seed + i, rc);
-				if (rc > 128)
-					fz_fail(SH, "model process killed by signal %d", rc - 128);
-				result = FZ_EXIT_FAIL;
-			}
-		}
-	} else {
+	if (O.mode == MODE_MODEL)
+		result = model_procs(t0);
+	else
 		result = chaos_run();
-	}
 	if (result == FZ_EXIT_PASS && atomic_load(&SH->failures))
 		result = FZ_EXIT_FAIL;
 	fz_log("winvm-fuzz: mode=%s seed=%" PRIu64 " threads=%d procs=%d ops=%" PRIu64

@@ -468,6 +468,8 @@ void op_protect(void)
 			     winvm_abi_status_name(r.status));
 			if (fz_res_problem(r, false))
 				m_fail("MEM_PROTECT on a view: %s", fz_res_problem(r, false));
+			else if (effect)
+				view_protected(&M.a[ai], in.protect, r.status);
 			if (O.nomem_ok && nomem(r))
 				nomem_forget(start);
 			return;

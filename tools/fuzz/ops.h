@@ -73,4 +73,9 @@ void op_section(void);
 void op_view_touch(void);
 void op_fork(void);
 
+/* ops-view.c: views against the documented view rules */
+void view_mapped(struct malloc_ *a, int secfd, uint32_t access);
+void view_protected(const struct malloc_ *a, uint32_t prot, uint32_t status);
+void view_write(uint64_t p, uint8_t val);
+
 #endif /* WINVM_FUZZ_OPS_H */
