@@ -176,7 +176,6 @@ static void native_munmap(uint64_t s, uint64_t len, uint64_t e)
 {
 	char what[128];
 	int rc, err;
-
 	bool refuse = splits_winvm(s, e);
 
 	rc = munmap((void *)(uintptr_t)s, len);
@@ -196,7 +195,6 @@ static void native_mmap(uint64_t s, uint64_t len, uint64_t e)
 {
 	char what[128];
 	int err;
-
 	bool noreplace = fz_chance(&M.rng, 30), shared = fz_chance(&M.rng, 30);
 	int prot = (int)fz_below(&M.rng, 8);
 	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
@@ -224,7 +222,6 @@ static void native_mmap(uint64_t s, uint64_t len, uint64_t e)
 static void native_mprotect(uint64_t s, uint64_t len, uint64_t e)
 {
 	int rc, err;
-
 	int prot = (int)fz_below(&M.rng, 8);
 	bool winvm = false;
 	int i;
@@ -247,7 +244,6 @@ static void native_mremap(uint64_t s, uint64_t len, uint64_t e)
 {
 	char what[128];
 	int err;
-
 	uint64_t nlen = len, target = 0;
 	int flags = 0;
 	void *p;
@@ -352,7 +348,6 @@ static void native_madvise(uint64_t s, uint64_t len, uint64_t e)
 static void native_lock_sync(uint64_t s, uint64_t len)
 {
 	int rc;
-
 	unsigned char vec[64];
 
 	if (len > (1ULL << 20))

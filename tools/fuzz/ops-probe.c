@@ -88,100 +88,140 @@ void drain_records(void)
 	M.pending_record = false;
 }
 
+static const char *const probe_names[] = {
+	"read", "write", "?", "?", "?", "?", "?", "?", "exec"
+};
+
+/* One user-mode access and what the model says of it. */
+struct probe {
+	uint64_t page, addr;	/* the page, and the byte accessed in it */
+	int access;		/* WINVM_EXCEPTION_*_FAULT */
+	enum pexp e;
+	struct malloc_ *a;
+	uint8_t val, wv;	/* the byte read, the byte written */
+};
+
+/* An execute of a page that is meant to work: make byte 0 a ret, or skip. */
+static bool probe_prepare_exec(const struct probe *p)
+{
+	uint8_t known = 0;
+	bool kn = d_get(p->page, &known);
+
+	if (kn && known == 0xc3)
+		return true;
+	/* Make it a ret first, if writable; else skip. */
+	if (!mp_can_write(a_get(p->a, p->page)))
+		return false;
+	*(volatile uint8_t *)(uintptr_t)p->page = 0xc3;
+	d_set(p->page, 0xc3, false);
+	return true;
+}
+
+static bool probe_access(struct probe *p)
+{
+	switch (p->access) {
+	case WINVM_EXCEPTION_READ_FAULT:
+		return fz_try_read((void *)(uintptr_t)p->addr, &p->val);
+	case WINVM_EXCEPTION_WRITE_FAULT:
+		return fz_try_write((void *)(uintptr_t)p->addr, p->wv);
+	default:
+		return fz_try_exec((void *)(uintptr_t)p->addr);
+	}
+}
+
+/* The access worked: was it meant to, and what was read or written? */
+static void probe_succeeded(const struct probe *p)
+{
+	uint8_t known = 0;
+	bool kn;
+
+	if (p->e != P_OK) {
+		m_fail("%s of 0x%llx succeeded, expected a fault (%d)", probe_names[p->access],
+		       (unsigned long long)p->addr, (int)p->e);
+		return;
+	}
+	if (p->access == WINVM_EXCEPTION_READ_FAULT) {
+		kn = p->addr == p->page ? d_get(p->page, &known) : (known = 0, true);
+		if (kn && p->val != known)
+			m_fail("read 0x%llx: 0x%02x, expected 0x%02x", (unsigned long long)p->addr,
+			       p->val, known);
+		if (!kn && p->addr == p->page)
+			d_set(p->page, p->val, false);
+	} else if (p->access == WINVM_EXCEPTION_WRITE_FAULT) {
+		d_set(p->page, p->wv, false);
+	}
+}
+
+/* Under fault injection: no frame, or no page for the fault. */
+static bool probe_injected_fault(void)
+{
+	return O.nomem_ok && (fz_probe.code == SI_KERNEL || fz_probe.signo == SIGBUS ||
+			      !fz_probe.addr);
+}
+
+/* The access faulted: was it meant to, with this signal and fault record? */
+static void probe_faulted(const struct probe *p)
+{
+	const char *name = probe_names[p->access];
+
+	if (p->e == P_OK && probe_injected_fault()) {
+		drain_records();
+		return;
+	}
+	if (p->e == P_OK) {
+		m_fail("%s of 0x%llx faulted (signal %d at 0x%llx), expected success",
+		       name, (unsigned long long)p->addr, fz_probe.signo,
+		       (unsigned long long)fz_probe.addr);
+		drain_records();
+		return;
+	}
+	if (probe_injected_fault()) {
+		drain_records();
+		if (p->e == P_GUARD)
+			a_set(p->a, p->page, p->page + FZ_PAGE, a_get(p->a, p->page) & ~PS_GUARD);
+		return;
+	}
+	if (fz_probe.signo != SIGSEGV || fz_probe.addr != p->addr) {
+		m_fail("%s of 0x%llx: signal %d at 0x%llx, expected SIGSEGV at the address",
+		       name, (unsigned long long)p->addr, fz_probe.signo,
+		       (unsigned long long)fz_probe.addr);
+		drain_records();
+		return;
+	}
+	check_record(p->addr, p->access, p->e, name);
+	/* A guard page fires once. */
+	if (p->e == P_GUARD)
+		a_set(p->a, p->page, p->page + FZ_PAGE, a_get(p->a, p->page) & ~PS_GUARD);
+}
+
 void op_probe(void)
 {
-	static const char *const names[] = { "read", "write", "?", "?", "?", "?", "?", "?", "exec" };
 	static const int accesses[] = {
 		WINVM_EXCEPTION_READ_FAULT, WINVM_EXCEPTION_READ_FAULT, WINVM_EXCEPTION_WRITE_FAULT,
 		WINVM_EXCEPTION_WRITE_FAULT, WINVM_EXCEPTION_EXECUTE_FAULT,
 	};
-	uint64_t page = rand_probe_page(), addr;
-	int access = FZ_PICK(&M.rng, accesses);
-	struct malloc_ *a;
-	enum pexp e = probe_expect(page, access, &a);
-	uint8_t val = 0, known = 0, wv = FZ_PICK(&M.rng, fz_safe_bytes);
-	bool ok, kn = false;
+	struct probe p = { 0 };
+	bool ok;
 
-	if (e == P_SKIP)
+	p.page = rand_probe_page();
+	p.access = FZ_PICK(&M.rng, accesses);
+	p.e = probe_expect(p.page, p.access, &p.a);
+	p.wv = FZ_PICK(&M.rng, fz_safe_bytes);
+	if (p.e == P_SKIP)
 		return;
-	addr = page;	/* byte 0: the byte the model tracks */
-	if (access == WINVM_EXCEPTION_EXECUTE_FAULT && e == P_OK) {
-		kn = d_get(page, &known);
-		if (!kn || known != 0xc3) {
-			/* Make it a ret first, if writable; else skip. */
-			if (!mp_can_write(a_get(a, page)))
-				return;
-			*(volatile uint8_t *)(uintptr_t)page = 0xc3;
-			d_set(page, 0xc3, false);
-		}
-	}
-	if (access == WINVM_EXCEPTION_READ_FAULT && fz_chance(&M.rng, 30))
-		addr = page + fz_below(&M.rng, FZ_PAGE);	/* other bytes read zero */
-	switch (access) {
-	case WINVM_EXCEPTION_READ_FAULT:
-		ok = fz_try_read((void *)(uintptr_t)addr, &val);
-		break;
-	case WINVM_EXCEPTION_WRITE_FAULT:
-		ok = fz_try_write((void *)(uintptr_t)addr, wv);
-		break;
-	default:
-		ok = fz_try_exec((void *)(uintptr_t)addr);
-		break;
-	}
-	MLOG("%s 0x%llx -> %s (sig %d addr 0x%llx) expect %d", names[access],
-	     (unsigned long long)addr, ok ? "ok" : "fault", fz_probe.signo,
-	     (unsigned long long)fz_probe.addr, (int)e);
-	if (ok) {
-		if (e != P_OK) {
-			m_fail("%s of 0x%llx succeeded, expected a fault (%d)", names[access],
-			       (unsigned long long)addr, (int)e);
-			return;
-		}
-		if (access == WINVM_EXCEPTION_READ_FAULT) {
-			kn = addr == page ? d_get(page, &known) : (known = 0, true);
-			if (kn && val != known)
-				m_fail("read 0x%llx: 0x%02x, expected 0x%02x", (unsigned long long)addr,
-				       val, known);
-			if (!kn && addr == page)
-				d_set(page, val, false);
-		} else if (access == WINVM_EXCEPTION_WRITE_FAULT) {
-			d_set(page, wv, false);
-		}
+	p.addr = p.page;	/* byte 0: the byte the model tracks */
+	if (p.access == WINVM_EXCEPTION_EXECUTE_FAULT && p.e == P_OK && !probe_prepare_exec(&p))
 		return;
-	}
-	if (e == P_OK && O.nomem_ok && (fz_probe.code == SI_KERNEL || fz_probe.signo == SIGBUS ||
-					!fz_probe.addr)) {
-		drain_records();
-		return;
-	}
-	if (e == P_OK) {
-		m_fail("%s of 0x%llx faulted (signal %d at 0x%llx), expected success",
-		       names[access], (unsigned long long)addr, fz_probe.signo,
-		       (unsigned long long)fz_probe.addr);
-		drain_records();
-		return;
-	}
-	if (O.nomem_ok && (fz_probe.code == SI_KERNEL || fz_probe.signo == SIGBUS ||
-			   !fz_probe.addr)) {
-		/* Fault injection: no frame, or no page for the fault. */
-		drain_records();
-		if (e == P_GUARD)
-			a_set(a, page, page + FZ_PAGE, a_get(a, page) & ~PS_GUARD);
-		return;
-	}
-	if (fz_probe.signo != SIGSEGV || fz_probe.addr != addr) {
-		m_fail("%s of 0x%llx: signal %d at 0x%llx, expected SIGSEGV at the address",
-		       names[access], (unsigned long long)addr, fz_probe.signo,
-		       (unsigned long long)fz_probe.addr);
-		drain_records();
-		return;
-	}
-	check_record(addr, access, e, names[access]);
-	if (e == P_GUARD) {
-		uint32_t st = a_get(a, page);
-
-		a_set(a, page, page + FZ_PAGE, st & ~PS_GUARD);
-	}
+	if (p.access == WINVM_EXCEPTION_READ_FAULT && fz_chance(&M.rng, 30))
+		p.addr = p.page + fz_below(&M.rng, FZ_PAGE);	/* other bytes read zero */
+	ok = probe_access(&p);
+	MLOG("%s 0x%llx -> %s (sig %d addr 0x%llx) expect %d", probe_names[p.access],
+	     (unsigned long long)p.addr, ok ? "ok" : "fault", fz_probe.signo,
+	     (unsigned long long)fz_probe.addr, (int)p.e);
+	if (ok)
+		probe_succeeded(&p);
+	else
+		probe_faulted(&p);
 }
 
 /* Kernel-mode accesses: pipe read/write, process_vm_*, /proc/self/mem. */
