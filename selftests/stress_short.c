@@ -5,15 +5,9 @@
  * model-mode fuzzing against the model of the address space, multi-threaded
  * and multi-process chaos, the race scenarios with their data-integrity
  * checks, the memcg/kernel-memory limits, and (on the debug kernel) a
- * fault-injection pass.  The tools are compiled into this binary, so the
+ * fault-injection pass.  The tools are linked in (libwinvm-fuzz.a), so the
  * guest needs nothing else; processes the fuzzer exec()s come back here.
  */
-#define WINVM_FUZZ_NO_MAIN
-/* Each short run takes under a minute; hung ones are dumped well before the guest watchdog. */
-#define STRESS_DEADLINE 240
-#include "../tools/fuzz/winvm-fuzz.c"
-#include "../tools/fuzz/winvm-race.c"
-#include "../tools/fuzz/winvm-limits.c"
 #include "../tools/fuzz/stress.h"
 
 #pragma GCC diagnostic ignored "-Wclobbered"
@@ -97,6 +91,8 @@ int main(int argc, char **argv)
 {
 	const char *me = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
+	/* Each short run takes under a minute; hung ones are dumped well before the guest watchdog. */
+	stress_deadline = 240;
 	/* Processes the fuzzer re-executes or exec()s land here. */
 	if (argc > 1 && !strcmp(argv[1], FZ_EXEC_CHILD_ARG))
 		return fz_exec_child_main(argc, argv);

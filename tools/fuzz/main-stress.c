@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * winvm-stress: one static binary holding winvm-fuzz, winvm-race and
+ * winvm-stress: one static binary linking winvm-fuzz, winvm-race and
  * winvm-limits, plus the fixed scenarios "make stress" runs in the guest.
  * The guest runs programs without arguments, so the scenario comes from
  * the name the binary is called by (tools/fuzz/Makefile installs copies):
@@ -15,10 +15,6 @@
  * or from argv[1]: winvm-stress fuzz|race|limits ARGS...  A process the
  * fuzzer exec()s (/proc/self/exe --winvm-fuzz-exec-child) lands here too.
  */
-#define WINVM_FUZZ_NO_MAIN
-#include "winvm-fuzz.c"
-#include "winvm-race.c"
-#include "winvm-limits.c"
 #include "stress.h"
 
 static const char *base_name(const char *p)

@@ -27,6 +27,7 @@
  * the test runner.
  */
 #include "fuzz.h"
+#include "tools.h"
 
 #define CG_ROOT		"/sys/fs/cgroup"
 
@@ -45,7 +46,7 @@ static int kmsg_fd = -1;
 static char saved_printk[64];
 
 /* Start of a noisy window: quieten the console, remember the log position. */
-static void noise_begin(void)
+void noise_begin(void)
 {
 	int fd;
 	ssize_t n;
@@ -85,7 +86,7 @@ static bool oom_line(const char *msg, bool *in_report)
  * "[ seconds.micros] message" form.  Returns the number of lines that
  * look like a splat.
  */
-static int noise_end(void)
+int noise_end(void)
 {
 	static const char *const splat[] = {
 		"BUG:", "WARNING:", "KASAN", "UBSAN", "possible circular", "possible recursive",
@@ -579,7 +580,7 @@ static void test_fault_records(void)
 
 /* ------------------------------------------------------------------ */
 
-static int fz_limits_main(int argc, char **argv)
+int fz_limits_main(int argc, char **argv)
 {
 	int i, fd;
 
@@ -611,9 +612,3 @@ static int fz_limits_main(int argc, char **argv)
 	return l_fail ? FZ_EXIT_FAIL : l_pass ? FZ_EXIT_PASS : FZ_EXIT_SKIP;
 }
 
-#ifndef WINVM_FUZZ_NO_MAIN
-int main(int argc, char **argv)
-{
-	return fz_limits_main(argc, argv);
-}
-#endif
