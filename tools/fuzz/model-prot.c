@@ -3,8 +3,8 @@
  * The model's protection rules, written from Windows' documentation, not
  * from the module: Microsoft's "Memory Protection Constants" page (MPC),
  * the MapViewOfFile / VirtualProtect pages, and the behaviour the Wine
- * conformance tests record on Windows (numbered facts of
- * /work/shared/research/wine-facts.md, "fact N").  Every rule is a table
+ * conformance tests record on Windows (docs/windows-rules.md, cited as
+ * "rule R<n>").  Every rule is a table
  * entry with the sentence it comes from; the code only looks entries up.
  */
 #include <stddef.h>
@@ -38,7 +38,7 @@ static const struct mp_base bases[] = {
 	{ WINVM_PAGE_READWRITE, R | W, true, 0 },
 	/* MPC: "Enables read-only or copy-on-write access to a mapped view ...  This
 	 * value is not supported by the VirtualAlloc or VirtualAllocEx functions";
-	 * fact 48: VirtualProtect of private memory refuses it too.  Fact 114: a
+	 * rule R48: VirtualProtect of private memory refuses it too.  Rule R114: a
 	 * written page reports PAGE_READWRITE. */
 	{ WINVM_PAGE_WRITECOPY, R | W | C, false, WINVM_PAGE_READWRITE },
 	/* MPC: "Enables execute access ... An attempt to write ... results in an access
@@ -52,7 +52,7 @@ static const struct mp_base bases[] = {
 	{ WINVM_PAGE_EXECUTE_READWRITE, R | W | X, true, 0 },
 	/* MPC: "Enables execute, read-only, or copy-on-write access to a mapped view
 	 * ...  This value is not supported by the VirtualAlloc or VirtualAllocEx
-	 * functions"; fact 48 for VirtualProtect; fact 114: a written page reports
+	 * functions"; rule R48 for VirtualProtect; rule R114: a written page reports
 	 * PAGE_EXECUTE_READWRITE. */
 	{ WINVM_PAGE_EXECUTE_WRITECOPY, R | W | X | C, false, WINVM_PAGE_EXECUTE_READWRITE },
 };
@@ -68,7 +68,7 @@ struct mp_modifier {
 };
 
 static const struct mp_modifier modifiers[] = {
-	/* MPC PAGE_GUARD: "This value cannot be used with PAGE_NOACCESS."  Fact 112
+	/* MPC PAGE_GUARD: "This value cannot be used with PAGE_NOACCESS."  Rule R112
 	 * and the guard-page facts (69-77): views may carry it too. */
 	{ WINVM_PAGE_GUARD, WINVM_PAGE_NOCACHE | WINVM_PAGE_WRITECOMBINE, true, true },
 	/* MPC PAGE_NOCACHE: "cannot be used with the PAGE_GUARD, PAGE_NOACCESS, or
@@ -177,11 +177,11 @@ uint32_t mp_after_write(uint32_t prot)
 /* ---------------- views ---------------- */
 
 /*
- * MapViewOfFile's dwDesiredAccess to the view's protection (fact 95, from the
+ * MapViewOfFile's dwDesiredAccess to the view's protection (rule R95, from the
  * view table of Wine's test_mapping run on Windows): FILE_MAP_WRITE in any
  * combination gives a read/write view; FILE_MAP_READ (with or without
  * FILE_MAP_COPY) a read-only one; FILE_MAP_COPY alone a copy-on-write one
- * (MapViewOfFile: "a copy-on-write view"; fact 115: COPY is private only as
+ * (MapViewOfFile: "a copy-on-write view"; rule R115: COPY is private only as
  * the sole flag); none of them (access 0, or SECTION_MAP_EXECUTE alone) a
  * no-access view.  FILE_MAP_EXECUTE ("combine this value with ...") selects
  * the executable variant; alone it maps no access.
@@ -231,9 +231,9 @@ static unsigned int view_grants(uint32_t view_prot)
 }
 
 /*
- * What a requested protection needs from the view (fact 111: "WRITECOPY
+ * What a requested protection needs from the view (rule R111: "WRITECOPY
  * needs read access only, EXECUTE_WRITECOPY read+execute, NOACCESS
- * nothing"; fact 112: an EXECUTE_READWRITE view accepts every single valid
+ * nothing"; rule R112: an EXECUTE_READWRITE view accepts every single valid
  * protection).
  */
 static unsigned int view_needs(uint32_t prot)
@@ -271,7 +271,7 @@ bool mp_valid_for_some_view(uint32_t prot)
 /*
  * A mapping winvm did not make is reported with the documented constant
  * that grants exactly its access; a writable private file mapping is
- * copy-on-write, as Windows reports for image data (fact 63).  On x86 a
+ * copy-on-write, as Windows reports for image data (rule R63).  On x86 a
  * writable page is also readable.  Indexed by r (4) | w (2) | x (1).
  */
 static const uint32_t native_prot[8][2] = {
