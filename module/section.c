@@ -22,8 +22,11 @@ struct winvm_section *winvm_section_alloc(u32 protect, u32 attributes)
 		return NULL;
 	kref_init(&sec->ref);
 	mutex_init(&sec->commit_lock);
-	/* Not capped: a view's own state, which is, changes with it. */
-	winvm_ps_init(&sec->committed, &sec->commit_lock, NULL);
+	/*
+	 * Runs outlive the views that commit them (and those views' budget),
+	 * so the section has a budget of its own (T-ALLOC).
+	 */
+	winvm_ps_init(&sec->committed, &sec->commit_lock, &sec->runs);
 	sec->protect = protect;
 	sec->attributes = attributes;
 	return sec;

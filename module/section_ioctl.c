@@ -60,16 +60,10 @@ static u32 winvm_section_create_check(const struct winvm_section_create_args *ar
 	return WINVM_STATUS_SUCCESS;
 }
 
-/* A name from user memory, or NULL with *status set. */
-static struct winvm_name *winvm_name_arg(u64 uptr, u32 len, u32 flags, u32 *status)
+/* What Windows says when a name could not be taken from user memory. */
+static u32 winvm_name_status(int err)
 {
-	struct winvm_name *name = winvm_name_get(uptr, len, flags);
-
-	if (!IS_ERR(name))
-		return name;
-	*status = PTR_ERR(name) == -EINVAL ? WINVM_STATUS_OBJECT_NAME_INVALID :
-					     winvm_errno_status(PTR_ERR(name));
-	return NULL;
+	return err == -EINVAL ? WINVM_STATUS_OBJECT_NAME_INVALID : winvm_errno_status(err);
 }
 
 /*
@@ -118,23 +112,26 @@ static u32 winvm_name_existing(struct winvm_name *name,
 	return status;
 }
 
-/* A new section with its data, or NULL with *status set. */
+/* A new section with its data. */
 static struct winvm_section *winvm_section_new(const struct winvm_section_create_args *args,
-					       u32 attrs, u32 *status)
+					       u32 attrs)
 {
 	struct winvm_section *sec = winvm_section_alloc(args->protect, attrs);
 	int ret;
 
-	if (!sec) {
-		*status = WINVM_STATUS_NO_MEMORY;
-		return NULL;
-	}
+	if (!sec)
+		return ERR_PTR(-ENOMEM);
 	ret = winvm_section_backing(sec, args->file_fd, args->size);
 	if (!ret)
 		return sec;
 	winvm_section_put(sec);
-	*status = ret == -ENODATA ? WINVM_STATUS_MAPPED_FILE_SIZE_ZERO : winvm_errno_status(ret);
-	return NULL;
+	return ERR_PTR(ret);
+}
+
+/* What Windows says when a section's backing could not be set up. */
+static u32 winvm_backing_status(int err)
+{
+	return err == -ENODATA ? WINVM_STATUS_MAPPED_FILE_SIZE_ZERO : winvm_errno_status(err);
 }
 
 /* Publish @sec under @name; a creator of the same name may have won the race. */
@@ -169,17 +166,19 @@ u32 winvm_section_create(struct winvm_mm *wmm, void *arg, struct winvm_call *cal
 	if (!access)
 		access = WINVM_SECTION_ACCESS_ALL;
 	if (args->name) {
-		name = winvm_name_arg(args->name, args->name_len, args->flags, &status);
-		if (!name)
-			return status;
+		name = winvm_name_get(args->name, args->name_len, args->flags);
+		if (IS_ERR(name))
+			return winvm_name_status(PTR_ERR(name));
 		name->world = args->world_access;
 		status = winvm_name_existing(name, args, access, call);
 		if (status != WINVM_STATUS_OBJECT_NAME_NOT_FOUND)
 			return status;
 	}
-	sec = winvm_section_new(args, attrs, &status);
-	if (!sec)
+	sec = winvm_section_new(args, attrs);
+	if (IS_ERR(sec)) {
+		status = winvm_backing_status(PTR_ERR(sec));
 		goto err_name;
+	}
 	if (name) {
 		status = winvm_section_publish(sec, name, args, access, call);
 		if (status)
@@ -205,9 +204,9 @@ u32 winvm_section_open(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	access = winvm_access_rights(args->access);
 	if (access & ~WINVM_SECTION_ACCESS_ALL)
 		return WINVM_STATUS_INVALID_PARAMETER;
-	key = winvm_name_arg(args->name, args->name_len, args->flags, &status);
-	if (!key)
-		return status;
+	key = winvm_name_get(args->name, args->name_len, args->flags);
+	if (IS_ERR(key))
+		return winvm_name_status(PTR_ERR(key));
 	status = winvm_name_open(key, access, true, call, &args->fd);
 	winvm_name_free(key);
 	return status == WINVM_STATUS_OBJECT_NAME_EXISTS ? WINVM_STATUS_SUCCESS : status;

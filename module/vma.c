@@ -35,6 +35,7 @@ struct winvm_alloc *winvm_vma_alloc(struct vm_area_struct *vma, struct winvm_mm 
 
 	if (!vma || vma->vm_ops != &winvm_vm_ops)
 		return NULL;
+	mmap_assert_locked(vma->vm_mm);
 	alloc = vma->vm_private_data;
 	return alloc->wmm == wmm ? alloc : NULL;
 }
@@ -121,6 +122,7 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 /* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
+	lockdep_assert_not_held(&alloc->wmm->mm->mmap_lock);
 	return vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			     (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
 			     end - start);

@@ -158,6 +158,7 @@ struct winvm_section {
 	struct winvm_name *name;
 	struct mutex commit_lock;	/* protects committed */
 	struct winvm_pstate committed;	/* SEC_RESERVE: committed pages */
+	struct winvm_budget runs;	/* committed's runs, capped (T-ALLOC) */
 };
 
 /* file->private_data of a section handle; never changes. */

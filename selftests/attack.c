@@ -788,6 +788,80 @@ TEST_F_TIMEOUT(winvm, protect_across_200k_runs, 900)
 	TH_LOG("MEM_RELEASE in %.3f s", now_s() - t0);
 }
 
+#define MAX_RUNS_PARAM	"/sys/module/winvm/parameters/max_runs"
+
+/* Read or write a module parameter; false if that is not possible here. */
+static bool param_rw(const char *path, char *buf, size_t len, bool write_it)
+{
+	int fd = open(path, (write_it ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = write_it ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	if (!write_it)
+		buf[n] = 0;
+	return true;
+}
+
+/* Commit @n alternate pages from page @first of a view at @v; returns how many took. */
+static int commit_alternate(int fd, uint64_t v, uint64_t first, int n, uint32_t *st)
+{
+	uint64_t b, s;
+	int i, done = 0;
+
+	for (i = 0; i < n && *st == ST_OK; i++) {
+		b = v + (first + 2 * i) * WV_PAGE;
+		s = WV_PAGE;
+		*st = wv_alloc(fd, &b, &s, 0, COMMIT, RW);
+		done += *st == ST_OK;
+	}
+	return done;
+}
+
+/*
+ * A SEC_RESERVE section's committed pages outlive the views that commit
+ * them, and with them the runs of its page-state tree, which no memory
+ * cgroup is charged for: unmapping and mapping again must not let them
+ * grow without bound (T-ALLOC).  With max_runs lowered to 64, the 65th
+ * run is refused with NO_MEMORY, and the section stays usable.
+ */
+TEST_F_TIMEOUT(winvm, section_runs_are_bounded, 300)
+{
+	char saved[32], low[] = "64";
+	uint32_t st = ST_OK;
+	int sfd, round, done = 0;
+	uint64_t v, vs;
+
+	if (!param_rw(MAX_RUNS_PARAM, saved, sizeof(saved), false) ||
+	    !param_rw(MAX_RUNS_PARAM, low, sizeof(low), true))
+		SKIP(return, "max_runs is not writable here");
+	sfd = -1;
+	if (wv_sec_create(self->fd, 4096 * WV_PAGE, RW, SEC_RESERVE, -1, 0, NULL, 0, &sfd))
+		sfd = -1;
+	for (round = 0; sfd >= 0 && round < 8 && st == ST_OK; round++) {
+		v = 0;
+		vs = 0;
+		if (wv_map(self->fd, sfd, MAP_W, &v, 0, &vs, 0, 0) != ST_OK)
+			break;
+		done += commit_alternate(self->fd, v, round * 48, 24, &st);
+		wv_unmap(self->fd, v);
+	}
+	param_rw(MAX_RUNS_PARAM, saved, sizeof(saved), true);
+	ASSERT_LE(0, sfd);
+	TH_LOG("%d runs committed in %d rounds, then 0x%x", done, round, st);
+	ASSERT_NT(WINVM_STATUS_NO_MEMORY, st);
+	ASSERT_EQ(64, done);
+	/* The runs that were made still hold: page 0 is committed. */
+	v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+	ASSERT_TRUE(wv_try_write(PTR(v), 1));
+	ASSERT_NT(ST_OK, wv_unmap(self->fd, v));
+	close(sfd);
+}
+
 /*
  * The execute class alternating page by page: one VMA per page (the guest
  * allows 262144), then one MEM_PROTECT to a single class merges them.
