@@ -235,7 +235,7 @@ u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	struct winvm_fault_info_args *args = arg;
 	struct winvm_fault_rec *rec;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	rec = xa_erase(&wmm->faults, task_pid_nr(current));
 	if (!rec)

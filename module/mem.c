@@ -31,6 +31,17 @@ static u32 winvm_find_range(struct winvm_mm *wmm, unsigned long start,
 	return WINVM_STATUS_NOT_MAPPED_VIEW;
 }
 
+/* The reply of a call that acted on [start, end): the range, or the failure. */
+static u32 winvm_reply_range(int ret, unsigned long start, unsigned long end,
+			     u64 *address, u64 *size)
+{
+	if (ret)
+		return winvm_errno_status(ret);
+	*address = start;
+	*size = end - start;
+	return WINVM_STATUS_SUCCESS;
+}
+
 static u32 winvm_alloc_fresh(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 			     unsigned long addr, unsigned long len, unsigned long limit)
 {
@@ -94,11 +105,7 @@ static u32 winvm_commit(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	ret = winvm_change_begin(wmm, &c);
 	mmap_write_unlock(wmm->mm);
 	ret = winvm_change_end(wmm, &c, ret);
-	if (ret)
-		return winvm_errno_status(ret);
-	args->address = start;
-	args->size = end - start;
-	return WINVM_STATUS_SUCCESS;
+	return winvm_reply_range(ret, start, end, &args->address, &args->size);
 
 out_unlock:
 	mmap_write_unlock(wmm->mm);
@@ -158,11 +165,8 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 	if (!ret && !undo && !alloc->section)
 		ret = winvm_punch(alloc, start, end);
 	winvm_alloc_put(alloc);
-	if (ret)
-		return winvm_errno_status(ret);
-	args->address = start;
-	args->size = end - start;
-	return undo && seen ? WINVM_STATUS_UNSUCCESSFUL : WINVM_STATUS_SUCCESS;
+	status = winvm_reply_range(ret, start, end, &args->address, &args->size);
+	return !status && undo && seen ? WINVM_STATUS_UNSUCCESSFUL : status;
 
 out_unlock:
 	mmap_write_unlock(wmm->mm);
@@ -174,7 +178,7 @@ static u32 winvm_alloc_check(const struct winvm_alloc_args *args)
 {
 	u32 type = args->type;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (type & WINVM_AT_ROUND_TO_PAGE)
 		return WINVM_STATUS_INVALID_PARAMETER_5;
@@ -330,7 +334,7 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	u32 status;
 	int ret;
 
-	if (args->flags || args->pad || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args) || args->pad)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (args->type != WINVM_MEM_DECOMMIT && args->type != WINVM_MEM_RELEASE)
 		return WINVM_STATUS_INVALID_PARAMETER;
@@ -353,11 +357,7 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	if (args->type == WINVM_MEM_DECOMMIT && !size)
 		end = start;
 	winvm_alloc_put(alloc);
-	if (ret)
-		return winvm_errno_status(ret);
-	args->address = start;
-	args->size = end - start;
-	return WINVM_STATUS_SUCCESS;
+	return winvm_reply_range(ret, start, end, &args->address, &args->size);
 
 out_unlock:
 	mmap_write_unlock(wmm->mm);
@@ -411,7 +411,7 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	u32 status, old;
 	int ret;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	args->old_protect = WINVM_PAGE_NOACCESS;
 	/* Write-copy is checked against the view once we know there is one. */
@@ -431,12 +431,10 @@ u32 winvm_mem_protect(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	ret = winvm_change_begin(wmm, &c);
 	mmap_write_unlock(wmm->mm);
 	ret = winvm_change_end(wmm, &c, ret);
-	if (ret)
-		return winvm_errno_status(ret);
-	args->old_protect = old;
-	args->address = c.start;
-	args->size = c.end - c.start;
-	return WINVM_STATUS_SUCCESS;
+	status = winvm_reply_range(ret, c.start, c.end, &args->address, &args->size);
+	if (!status)
+		args->old_protect = old;
+	return status;
 
 out_unlock:
 	mmap_write_unlock(wmm->mm);

@@ -18,6 +18,7 @@
 #define WINVM_PROT_MODIFIERS	(WINVM_PAGE_GUARD | WINVM_PAGE_NOCACHE | \
 				 WINVM_PAGE_WRITECOMBINE)
 
+/* What a page with a given protection may do. */
 unsigned int winvm_prot_caps(u32 prot);
 bool winvm_prot_is_exec(u32 prot);
 bool winvm_prot_is_copy(u32 prot);
@@ -27,11 +28,13 @@ bool winvm_prot_narrows(u32 from, u32 to);
 u32 winvm_prot_copied(u32 prot);
 u32 winvm_prot_state(u32 prot);
 
+/* Where a protection is valid. */
 bool winvm_prot_valid_private(u32 prot);
 bool winvm_prot_valid_section(u32 prot);
 bool winvm_prot_valid_view(u32 view_prot, u32 prot);
 bool winvm_prot_fits_fd(u32 prot, fmode_t mode);
 
+/* FILE_MAP_* and SECTION_* access, and Linux's protections. */
 u32 winvm_access_rights(u32 access);
 u32 winvm_access_needs(u32 access);
 bool winvm_access_fits_section(u32 access, u32 sec_prot);

@@ -89,7 +89,7 @@ u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	unsigned long page, top = winvm_max_address() + 1;
 	struct vm_area_struct *vma;
 
-	if (args->flags || args->pad || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args) || args->pad)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (args->address > winvm_max_address())
 		return WINVM_STATUS_INVALID_PARAMETER;

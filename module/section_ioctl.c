@@ -218,7 +218,7 @@ u32 winvm_section_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call
 	struct winvm_section *sec;
 	u32 access;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	sec = winvm_section_get(args->section_fd, &access);
 	if (IS_ERR(sec))
@@ -241,7 +241,7 @@ u32 winvm_section_dup(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	struct winvm_section *sec;
 	u32 access, want;
 
-	if (args->flags || args->pad || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args) || args->pad)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	want = winvm_access_rights(args->access);
 	if (want & ~WINVM_SECTION_ACCESS_ALL)

@@ -86,7 +86,7 @@ u32 winvm_view_map(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	struct winvm_section *sec;
 	u32 status, have;
 
-	if (args->flags || args->pad || args->reserved[0] || args->reserved[1] ||
+	if (winvm_args_reserved(args) || args->pad ||
 	    (args->type & ~WINVM_MEM_TOP_DOWN) || (args->access & ~WINVM_VIEW_ACCESS))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	sec = winvm_section_get(args->section_fd, &have);
@@ -135,7 +135,7 @@ u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	struct winvm_alloc *alloc;
 	int ret;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (args->address > winvm_max_address())
 		return WINVM_STATUS_INVALID_PARAMETER;
@@ -154,7 +154,7 @@ u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	unsigned long start, end;
 	int ret = 0;
 
-	if (args->flags || args->reserved[0] || args->reserved[1])
+	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!winvm_range_ok(args->address, args->size))
 		return WINVM_STATUS_INVALID_PARAMETER;

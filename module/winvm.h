@@ -205,6 +205,12 @@ struct winvm_alloc {
 	struct winvm_pstate pages;	/* state_lock: shm page index -> state */
 };
 
+/* Are an argument struct's flags or reserved words, which must be 0, set? */
+#define winvm_args_reserved(a) ({						\
+	typeof(a) __a = (a);							\
+	__a->flags || __a->reserved[0] || __a->reserved[1];			\
+})
+
 static inline pgoff_t winvm_pgoff(const struct winvm_alloc *alloc, unsigned long addr)
 {
 	return (addr - alloc->origin) >> PAGE_SHIFT;
