@@ -36,7 +36,7 @@ int winvm_zero_bits_limit(u64 zero_bits, unsigned long *limit)
 }
 
 /*
- * A 64 KiB-aligned gap of @len below @limit.  Linux's own search has no
+ * A 64 KiB-aligned gap of @len (whole granules) below @limit.  Linux's own search has no
  * upper bound, so bounded requests walk the VMA list: linear, but only
  * 32-bit-style callers pay for it.
  */
@@ -79,23 +79,28 @@ static unsigned long winvm_find_below(struct mm_struct *mm, unsigned long len,
 	return best;
 }
 
-/* Where a NULL-address allocation goes: Linux's placement, 64 KiB aligned. */
+/*
+ * Where a NULL-address allocation of @len goes: Linux's placement, in
+ * granules that are wholly free.  The rest of the last granule belongs to
+ * no allocation and nothing else may live there (rule R10, example E1).
+ */
 static unsigned long winvm_find_free(struct mm_struct *mm, unsigned long len,
 				     unsigned long limit, bool topdown)
 {
-	unsigned long pad = len + WINVM_GRANULARITY - PAGE_SIZE, addr;
+	unsigned long span = round_up(len, WINVM_GRANULARITY), addr;
+	unsigned long pad = span + WINVM_GRANULARITY - PAGE_SIZE;
 
-	if (limit <= winvm_max_address())
-		return winvm_find_below(mm, len, limit, topdown);
-	if (pad < len)
+	if (span < len || pad < span)
 		return 0;
+	if (limit <= winvm_max_address())
+		return winvm_find_below(mm, span, limit, topdown);
 	mmap_read_lock(mm);
 	addr = winvm_get_unmapped_area(mm, pad);
 	mmap_read_unlock(mm);
 	if (IS_ERR_VALUE(addr))
 		return 0;
 	addr = round_up(addr, WINVM_GRANULARITY);
-	return addr + len <= limit ? addr : 0;
+	return addr + span <= limit ? addr : 0;
 }
 
 /* Is anything mapped in the 64 KiB granule around @addr? */

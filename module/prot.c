@@ -199,15 +199,23 @@ u32 winvm_access_needs(u32 access)
 	return need;
 }
 
-/* A view may not exceed its section's protection. */
+/*
+ * A view may not exceed its section's protection.  FILE_MAP_EXECUTE alone
+ * maps a no-access view (rule R95), which fits any section.
+ */
 bool winvm_access_fits_section(u32 access, u32 sec_prot)
 {
 	if ((access & WINVM_FILE_MAP_WRITE) && !winvm_prot_writes(sec_prot))
 		return false;
+	if (winvm_prot_of_access(access) == WINVM_PAGE_NOACCESS)
+		return true;
 	return !(access & WINVM_FILE_MAP_EXECUTE) || winvm_prot_is_exec(sec_prot);
 }
 
-/* The protection of a view mapped with FILE_MAP_* @access. */
+/*
+ * The protection of a view mapped with FILE_MAP_* @access (rule R95):
+ * FILE_MAP_EXECUTE only makes an access executable; alone it gives none.
+ */
 u32 winvm_prot_of_access(u32 access)
 {
 	bool x = access & WINVM_FILE_MAP_EXECUTE;
@@ -218,7 +226,7 @@ u32 winvm_prot_of_access(u32 access)
 		return x ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_READONLY;
 	if (access & WINVM_FILE_MAP_COPY)
 		return x ? WINVM_PAGE_EXECUTE_WRITECOPY : WINVM_PAGE_WRITECOPY;
-	return x ? WINVM_PAGE_EXECUTE_READ : WINVM_PAGE_NOACCESS;
+	return WINVM_PAGE_NOACCESS;
 }
 
 /* The closest protection to a Linux mapping's; @cow for private file mappings. */

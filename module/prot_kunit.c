@@ -133,6 +133,11 @@ static void prot_test_file_map(struct kunit *test)
 			XR);
 	KUNIT_EXPECT_EQ(test, winvm_prot_of_access(WINVM_FILE_MAP_COPY | WINVM_FILE_MAP_EXECUTE),
 			XWC);
+	/* FILE_MAP_EXECUTE alone: a no-access view, on any section (R95). */
+	KUNIT_EXPECT_EQ(test, winvm_prot_of_access(WINVM_FILE_MAP_EXECUTE), NA);
+	KUNIT_EXPECT_TRUE(test, winvm_access_fits_section(WINVM_FILE_MAP_EXECUTE, RW));
+	KUNIT_EXPECT_EQ(test, winvm_access_needs(WINVM_FILE_MAP_EXECUTE),
+			WINVM_SECTION_MAP_EXECUTE);
 	KUNIT_EXPECT_EQ(test, winvm_access_needs(WINVM_FILE_MAP_WRITE), WINVM_SECTION_MAP_WRITE);
 	KUNIT_EXPECT_EQ(test, winvm_access_needs(WINVM_FILE_MAP_COPY), WINVM_SECTION_MAP_READ);
 	KUNIT_EXPECT_EQ(test, winvm_access_needs(0), WINVM_SECTION_MAP_READ);

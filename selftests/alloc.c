@@ -697,3 +697,74 @@ TEST_F(winvm, reset_undo_without_reset)
 }
 
 TEST_HARNESS_MAIN
+
+/* Does a mapping other than [a, a + len) reach into the granules of it? */
+static bool granules_shared(uint64_t a, uint64_t len)
+{
+	uint64_t end = (a + len + WV_GRAN - 1) & ~(WV_GRAN - 1), s, e;
+	FILE *f = fopen("/proc/self/maps", "r");
+	bool shared = false;
+	char line[512];
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &s, &e) == 2 &&
+		    s < end && e > a && (s < a || e > a + len))
+			shared = true;
+	fclose(f);
+	return shared;
+}
+
+/*
+ * Rule R10, example E1: the rest of the granule an allocation starts in
+ * is free and unusable, so a NULL-base allocation or view goes only where
+ * its granules are wholly free, even where Linux left a smaller gap (one
+ * page below a mapping that starts a page into a granule, as [vvar] may).
+ */
+TEST_F(winvm, null_base_takes_whole_granules)
+{
+	int i, sfd = wv_must_section(self->fd, WV_PAGE, RW, 0);
+	struct winvm_query_args q;
+	uint64_t a, v;
+	uint8_t *x;
+
+	/* The highest gap, then one that ends a page into a granule. */
+	x = mmap(NULL, 0x21000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, x);
+	if (!((uintptr_t)x & (WV_GRAN - 1))) {
+		ASSERT_EQ(0, munmap(x, WV_PAGE));
+		x += WV_PAGE;
+	}
+	for (i = 0; i < 24; i++) {
+		a = wv_must_alloc(self->fd, 0, WV_PAGE, RESERVE | COMMIT, RW);
+		v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+		ASSERT_FALSE(granules_shared(a, WV_PAGE))
+			TH_LOG("allocation at 0x%" PRIx64 " (mapping at %p)", a, x);
+		ASSERT_FALSE(granules_shared(v, WV_PAGE))
+			TH_LOG("view at 0x%" PRIx64 " (mapping at %p)", v, x);
+		ASSERT_QUERY(self->fd, a + WV_PAGE, &q);
+		ASSERT_EQ((uint32_t)WINVM_MEM_FREE, q.state);
+	}
+	close(sfd);
+}
+
+/* The same for the bounded (ZeroBits) search, which walks up from 64 KiB. */
+TEST_F(winvm, zero_bits_takes_whole_granules)
+{
+	uint64_t a = 0, s = WV_PAGE, lo = WV_GRAN;
+	void *p1, *p2;
+
+	/* Granule 0x10000 taken, then a one-page hole, then a page taken. */
+	p1 = mmap(PTR(lo), WV_GRAN, PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	p2 = mmap(PTR(lo + WV_GRAN + WV_PAGE), WV_PAGE, PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p1 != PTR(lo) || p2 != PTR(lo + WV_GRAN + WV_PAGE))
+		SKIP(return, "the lowest granules are not free here");
+	ASSERT_NT(ST_OK, wv_alloc(self->fd, &a, &s, 1, RESERVE | COMMIT, RW));
+	ASSERT_GE(a, lo + 2 * WV_GRAN) TH_LOG("allocation at 0x%" PRIx64, a);
+	ASSERT_FALSE(granules_shared(a, WV_PAGE)) TH_LOG("allocation at 0x%" PRIx64, a);
+	munmap(p1, WV_GRAN);
+	munmap(p2, WV_PAGE);
+}

@@ -51,7 +51,7 @@ TEST_F(winvm, map_access_to_protection)
 		{ MAP_C, WCOPY }, { MAP_W, RW }, { MAP_W | MAP_R, RW },
 		{ MAP_W | MAP_C, RW }, { MAP_W | MAP_R | MAP_C, RW },
 		{ MAP_R, RO }, { MAP_R | MAP_C, RO }, { 0, NOACCESS },
-		{ MAP_X | MAP_R, EXR }, { MAP_X, EXR }, { MAP_X | MAP_W, EXRW },
+		{ MAP_X | MAP_R, EXR }, { MAP_X, NOACCESS }, { MAP_X | MAP_W, EXRW },
 		{ MAP_X | MAP_W | MAP_R, EXRW }, { MAP_X | MAP_C, EXWCOPY },
 		{ MAP_X | MAP_R | MAP_C, EXR },
 	};
@@ -87,6 +87,9 @@ TEST_F(winvm, map_section_protection_limits_views)
 		{ EXWCOPY, MAP_W, 0 }, { EXWCOPY, MAP_X | MAP_W, 0 },
 		{ EXWCOPY, MAP_X | MAP_C, EXWCOPY }, { EXWCOPY, MAP_X | MAP_R, EXR },
 		{ EXWCOPY, MAP_C, WCOPY },
+		/* FILE_MAP_EXECUTE alone maps no access, on any section (R95). */
+		{ RO, MAP_X, NOACCESS }, { WCOPY, MAP_X, NOACCESS }, { RW, MAP_X, NOACCESS },
+		{ EXR, MAP_X, NOACCESS }, { EXRW, MAP_X, NOACCESS },
 	};
 	unsigned int i;
 
