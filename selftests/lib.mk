@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # libwinvm tests, included by the selftests Makefile: lib_win32 (every
-# library function) and lib_examples (the portable Windows programs in
-# examples/), linked against the static libwinvm, which is built into
+# library function), lib_examples (the portable Windows programs in
+# examples/) and diff_scenarios (the guest half of the differential suite,
+# tools/diff/scenario.c; tools/diff/run.sh compares its output with Wine's),
+# linked against the static libwinvm, which is built into
 # $(OUT)/libwinvm.  The examples are also built as standalone static
 # binaries into $(OUT)/examples/.
 
@@ -26,6 +28,10 @@ $(OUT)/lib_win32: lib_win32.c $(HDRS) $(LIBWINVM_A) | $(OUT)
 
 $(OUT)/lib_examples: lib_examples.c $(HDRS) $(EXAMPLE_OBJS) $(LIBWINVM_A) | $(OUT) $(EXAMPLE_BINS)
 	$(CC) $(CFLAGS) -o $@ $< $(HELPER_OBJ) $(EXAMPLE_OBJS) $(LIBWINVM_A) $(LDFLAGS)
+
+# The differential scenarios: a Windows program, as the examples are.
+$(OUT)/diff_scenarios: $(REPO)/tools/diff/scenario.c $(LIBWINVM_A) | $(OUT)
+	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIBWINVM_A) -static -pthread
 
 $(OUT)/examples:
 	mkdir -p $@

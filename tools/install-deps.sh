@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs_host="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 	kmod rsync qemu-system-x86 busybox-static dkms sparse linux-source-6.12
-	python3 pkg-config file zstd e2fsprogs"
+	python3 pkg-config file zstd e2fsprogs wine64 gcc-mingw-w64-x86-64"
 
 # Kernel modules the guest loads (Debian builds them as modules), in load
 # order: brd for RAM disks; crc16, mbcache, jbd2 and crc32c_generic are what

@@ -463,8 +463,23 @@ if [ $build_only = 0 ]; then
 		exit 1
 	fi
 fi
+# The differential suite's host half (tools/diff/run.sh): the guest's
+# diff_scenarios output compared with the same scenarios under Wine.
+diff_suite() {	# <kernel>
+	local out
+	[ $demo = 0 ] && [[ " $EXPECTED " == *" diff_scenarios "* ]] || return 0
+	if out=$(bash "$ROOT/tools/diff/run.sh" "$LOGS/$1.log" 2>&1); then
+		echo "$out" | sed "s/^/[$1] /"
+		TOT_P=$((TOT_P + 1))
+	else
+		echo "$out" | sed "s/^/[$1] /"
+		kernel_failed "$1" "differential suite (Wine vs winvm): $(echo "$out" | tail -1)"
+	fi
+}
+
 for k in "${kernels[@]}"; do
 	run_kernel "$k"
+	[ $build_only = 1 ] || [ "$k" != 6.12 ] || diff_suite "$k"
 done
 if [ $build_only = 1 ]; then
 	exit $any_fail
