@@ -10,6 +10,8 @@
 # usage: tools/diff/run.sh LOG          e.g. build/logs/6.12.log
 #        tools/diff/run.sh --wine-only  only build and run the Wine side
 # prints the comparison's summary; exits 0 when nothing is left unexplained.
+# DIFF_SEEDS=N builds the Wine side with N seeded scenarios, to match a
+# guest binary built so ("make stress": tools/fuzz/stress.sh, 3000).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,9 +27,12 @@ WINE=$(command -v wine64 || true)
 command -v "$MINGW_CC" >/dev/null ||
 	{ echo "diff: no $MINGW_CC (apt-get install gcc-mingw-w64-x86-64)" >&2; exit 1; }
 
-exe=$OUT/scenario.exe
+seeds=${DIFF_SEEDS:-}
+exe=$OUT/scenario${seeds:+-$seeds}.exe
+wout=$OUT/wine${seeds:+-$seeds}.out
 if [ ! -f "$exe" ] || [ "$ROOT/tools/diff/scenario.c" -nt "$exe" ]; then
-	"$MINGW_CC" -O2 -Wall -Wextra -Werror -o "$exe.tmp" "$ROOT/tools/diff/scenario.c"
+	"$MINGW_CC" -O2 -Wall -Wextra -Werror ${seeds:+-DDIFF_SEEDS=$seeds} -o "$exe.tmp" \
+		"$ROOT/tools/diff/scenario.c"
 	mv -f "$exe.tmp" "$exe"
 fi
 
@@ -37,7 +42,7 @@ unset DISPLAY WAYLAND_DISPLAY
 rm -rf "$WINEPREFIX"
 t0=$(date +%s)
 rc=0
-timeout -k 10 300 "$WINE" "$exe" >"$OUT/wine.out" 2>"$OUT/wine.err" || rc=$?
+timeout -k 10 900 "$WINE" "$exe" >"$wout" 2>"$OUT/wine.err" || rc=$?
 # The wineserver outlives the program for a few seconds; end it now.
 WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
 "$WINESERVER" -k >/dev/null 2>&1 || true
@@ -48,4 +53,4 @@ if [ $rc != 0 ]; then
 fi
 echo "diff: Wine side: $(($(date +%s) - t0))s"
 [ "$1" = --wine-only ] && exit 0
-exec python3 "$ROOT/tools/diff/compare.py" "$OUT/wine.out" "$1"
+exec python3 "$ROOT/tools/diff/compare.py" "$wout" "$1"

@@ -41,7 +41,9 @@
 #define ARENA_SIZE	((uintptr_t)NGRAN * GRAN)
 #define PAGE		0x1000u
 #define NSEC		3
+#ifndef DIFF_SEEDS		/* "make stress" builds one with 3000 */
 #define DIFF_SEEDS	300	/* seeded scenarios in the default suite */
+#endif
 #define DIFF_OPS	24	/* calls per seeded scenario */
 
 /* ---- probes: one instruction that may fault, and a way back ---------- */
