@@ -191,8 +191,9 @@ u32 winvm_access_needs(u32 access)
 
 	if (access & WINVM_FILE_MAP_WRITE)
 		need |= WINVM_SECTION_MAP_WRITE;
+	/* A view that does not write reads: a no-access one too (rule R95). */
 	if ((access & (WINVM_FILE_MAP_READ | WINVM_FILE_MAP_COPY)) ||
-	    !(access & (WINVM_FILE_MAP_WRITE | WINVM_FILE_MAP_EXECUTE)))
+	    !(access & WINVM_FILE_MAP_WRITE))
 		need |= WINVM_SECTION_MAP_READ;
 	if (access & WINVM_FILE_MAP_EXECUTE)
 		need |= WINVM_SECTION_MAP_EXECUTE;
