@@ -77,7 +77,32 @@ def explain(wine, winvm, devs, state):
                 return None
             found.append(d)
         return found[0] if len(set(id(x) for x in found)) == 1 else found
+    # Several calls in one hunk: each call with its exception lines on its
+    # own, when both sides made the same calls.
+    uw, uv = units(wine), units(winvm)
+    if len(uw) > 1 and len(uw) == len(uv) and all(
+            a[0].split(' -> ')[0] == b[0].split(' -> ')[0] for a, b in zip(uw, uv)):
+        found, prev = [], state.get('prev', '')
+        for a, b in zip(uw, uv):
+            if a != b:
+                d = explain(a, b, devs, dict(state, prev=prev))
+                if not d:
+                    return None
+                found.extend(d if isinstance(d, list) else [d])
+            prev = a[-1]
+        return found or None
     return None
+
+
+def units(lines):
+    """The lines grouped as calls: a call line and the exception lines after it."""
+    res = []
+    for line in lines:
+        if line.startswith('  x ') and res:
+            res[-1].append(line)
+        else:
+            res.append([line])
+    return res
 
 
 def main():

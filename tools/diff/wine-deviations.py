@@ -85,7 +85,32 @@ def _reserved_view_access(wine, winvm, state):
 
 
 # --- R114: a written write-copy page is a private READWRITE page -----------
-WC = {'8': '4', '80': '40'}
+class _Written(dict):
+    """A write-copy protection (hex, as printed) -> its form once written:
+    WRITECOPY -> READWRITE, EXECUTE_WRITECOPY -> EXECUTE_READWRITE, with
+    modifiers such as PAGE_NOCACHE (rule R116) kept."""
+    BASE = {0x08: 0x04, 0x80: 0x40}
+
+    def _get(self, key):
+        try:
+            v = int(key, 16)
+        except (TypeError, ValueError):
+            return None
+        if v & 0xff not in self.BASE:
+            return None
+        return '%x' % (self.BASE[v & 0xff] | (v & ~0xff))
+
+    def __contains__(self, key):
+        return self._get(key) is not None
+
+    def __getitem__(self, key):
+        r = self._get(key)
+        if r is None:
+            raise KeyError(key)
+        return r
+
+
+WC = _Written()
 
 
 def _wc_query_lines(wine, winvm):
