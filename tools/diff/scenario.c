@@ -27,6 +27,8 @@
 #include <windows.h>
 #else
 #include <winvm/win32.h>
+#include <fcntl.h>
+#include <unistd.h>
 #endif
 #include <stdint.h>
 #include <stdio.h>
@@ -330,6 +332,113 @@ static void do_section(int i, DWORD prot, DWORD size)
 	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
 }
 
+/*
+ * A section over a temporary file of FILE_SIZE bytes, opened for reading,
+ * writing and execution (on Linux: O_RDWR, whose access winvm takes for
+ * all three).  Each page starts with ret (0xc3, see probe_exec) and holds
+ * 0x10 + its page number elsewhere.  The file goes away with its last
+ * handle; the file handle is closed once the section holds the file.
+ */
+#define FILE_SIZE	0x5000u
+
+static HANDLE temp_file(void)
+{
+	static unsigned int serial;
+	unsigned char buf[FILE_SIZE];
+	char path[300];
+	unsigned int o;
+	HANDLE h;
+#ifdef _WIN32
+	DWORD done = 0;
+	char dir[MAX_PATH];
+
+	if (!GetTempPathA(sizeof(dir), dir))
+		return NULL;
+	snprintf(path, sizeof(path), "%swinvm-diff-%u.tmp", dir, serial++);
+	h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE,
+			FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+			CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	if (h == INVALID_HANDLE_VALUE)
+		return NULL;
+#else
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/winvm-diff-%d-%u", (int)getpid(), serial++);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	h = winvm_handle_from_fd(fd);
+#endif
+	for (o = 0; o < FILE_SIZE; o++)
+		buf[o] = (o & (PAGE - 1)) ? 0x10 + o / PAGE : 0xc3;
+#ifdef _WIN32
+	if (!WriteFile(h, buf, FILE_SIZE, &done, NULL) || done != FILE_SIZE) {
+#else
+	if (write(fd, buf, FILE_SIZE) != (ssize_t)FILE_SIZE) {
+#endif
+		CloseHandle(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void do_fsection(int i, DWORD prot, DWORD size)
+{
+	HANDLE f;
+
+	if (sec[i])
+		CloseHandle(sec[i]);
+	sec[i] = NULL;
+	f = temp_file();
+	if (!f) {
+		printf("fs%d -> no temporary file\n", i);
+		return;
+	}
+	SetLastError(0xdead);
+	sec[i] = CreateFileMappingA(f, NULL, prot, 0, size, NULL);
+	printf("fs%d p=%lx %lx -> %s e%lu\n", i, (unsigned long)prot, (unsigned long)size,
+	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
+	CloseHandle(f);
+}
+
+/* Named sections: NNAMES names, always the same ones. */
+#define NNAMES	2
+
+static void sname(char *b, int n)
+{
+	snprintf(b, 32, "winvm-diff-name-%d", n);
+}
+
+static void do_nsection(int i, int n, DWORD prot, DWORD size)
+{
+	char name[32];
+
+	sname(name, n);
+	if (sec[i])
+		CloseHandle(sec[i]);
+	SetLastError(0xdead);
+	sec[i] = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, prot, 0, size, name);
+	printf("ns%d n%d p=%lx %lx -> %s e%lu\n", i, n, (unsigned long)prot, (unsigned long)size,
+	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
+}
+
+static void do_open(int i, int n, DWORD access)
+{
+	char name[32];
+
+	sname(name, n);
+	if (sec[i])
+		CloseHandle(sec[i]);
+	SetLastError(0xdead);
+	sec[i] = OpenFileMappingA(access, FALSE, name);
+	printf("o%d n%d acc=%lx -> ", i, n, (unsigned long)access);
+	if (sec[i])
+		printf("h\n");
+	else
+		printf("0 e%lu\n", (unsigned long)GetLastError());
+}
+
 static void do_map(int i, DWORD access, DWORD offset, SIZE_T size, uintptr_t off)
 {
 	const char *st;
@@ -439,13 +548,37 @@ static const DWORD sec_prots[] = {
 	PAGE_READWRITE, PAGE_READWRITE, PAGE_READONLY, PAGE_WRITECOPY,
 	PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_READ,
 };
-static const DWORD sec_attrs[] = { SEC_COMMIT, SEC_COMMIT, SEC_RESERVE, SEC_RESERVE, 0 };
-/* Never FILE_MAP_EXECUTE alone (a winvm bug being fixed). */
+/*
+ * Named sections only writable and with valid attributes: with an existing
+ * name and an invalid attribute Wine returns the existing section and
+ * winvm the error, and winvm refuses to open a section that cannot be
+ * written with FILE_MAP_WRITE access where Wine allows it;
+ * docs/windows-rules.md says neither what Windows does.
+ */
+static const DWORD named_prots[] = { PAGE_READWRITE, PAGE_EXECUTE_READWRITE };
+static const DWORD named_attrs[] = {
+	SEC_COMMIT, SEC_RESERVE, 0, SEC_COMMIT | SEC_NOCACHE, SEC_RESERVE | SEC_NOCACHE,
+};
+static const DWORD sec_attrs[] = {
+	SEC_COMMIT, SEC_COMMIT, SEC_RESERVE, SEC_RESERVE, 0,
+	SEC_COMMIT | SEC_NOCACHE, SEC_RESERVE | SEC_NOCACHE, SEC_NOCACHE,
+};
+/*
+ * FILE_MAP_EXECUTE alone only in fixed_exec_only(): on a SEC_NOCACHE
+ * section Wine's no-access view shows Protect NOACCESS|NOCACHE and
+ * winvm's plain NOACCESS (AllocationProtect NOACCESS|NOCACHE on both), and
+ * rule R116 speaks only of readable views.
+ */
 static const DWORD accesses[] = {
 	FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_WRITE, FILE_MAP_COPY, FILE_MAP_COPY,
 	FILE_MAP_ALL_ACCESS, FILE_MAP_READ | FILE_MAP_COPY,
 	FILE_MAP_READ | FILE_MAP_EXECUTE, FILE_MAP_WRITE | FILE_MAP_EXECUTE,
 	FILE_MAP_COPY | FILE_MAP_EXECUTE,
+};
+/* OpenFileMapping: the handle's rights (rule R97). */
+static const DWORD open_accesses[] = {
+	FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ | FILE_MAP_WRITE,
+	FILE_MAP_READ | FILE_MAP_EXECUTE,
 };
 
 /*
@@ -498,7 +631,7 @@ static void one_call(void)
 		MEM_COMMIT, MEM_RESET,
 	};
 	uintptr_t off = any_off();
-	unsigned int k = R(100);
+	unsigned int k = R(112);
 
 	if (k < 22) {
 		SIZE_T size = any_size();
@@ -536,8 +669,23 @@ static void one_call(void)
 		do_unmap(off);
 	} else if (k < 96) {
 		do_close(R(NSEC));
-	} else {
+	} else if (k < 100) {
 		walk();
+	} else if (k < 103) {
+		do_fsection(R(NSEC), PICK(sec_prots) | PICK(sec_attrs),
+			    R(3) ? 0 : (1 + R(8)) * PAGE);
+	} else if (k < 106) {
+		do_nsection(R(NSEC), R(NNAMES), PICK(named_prots) | PICK(named_attrs),
+			    (1 + R(20)) * PAGE);
+	} else if (k < 108) {
+		do_open(R(NSEC), R(NNAMES), PICK(open_accesses));
+	} else {
+		/* MEM_RESET where views are, then a look at the data. */
+		static const SIZE_T rsizes[] = { PAGE, 2 * PAGE, 3 * PAGE, GRAN };
+		uintptr_t g = off & ~(uintptr_t)(GRAN - 1);
+
+		do_alloc(g, PICK(rsizes), MEM_RESET, PAGE_NOACCESS);
+		do_read(g + R(3) * PAGE + 8);
 	}
 }
 
@@ -729,6 +877,186 @@ static void fixed_sections(void)
 	printf("E sections\n");
 }
 
+/*
+ * Rule R95: FILE_MAP_EXECUTE with no READ, WRITE or COPY bit maps a
+ * PAGE_NOACCESS view, whatever the section's protection.
+ */
+static void fixed_exec_only(void)
+{
+	static const DWORD prots[] = {
+		PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY,
+		PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY,
+	};
+	static const DWORD attrs[] = { SEC_COMMIT, SEC_RESERVE };
+	unsigned int i, j;
+
+	printf("S execview\n");
+	/* j: named pagefile-backed SEC_COMMIT, SEC_RESERVE; file-backed. */
+	for (i = 0; i < sizeof(prots) / sizeof(prots[0]); i++)
+		for (j = 0; j < 4; j++) {
+			if (j < 2)
+				do_nsection(0, 0, prots[i] | attrs[j], 0x2000);
+			else
+				do_fsection(0, prots[i] | attrs[j - 2], 0x2000);
+			do_map(0, FILE_MAP_EXECUTE, 0, 0, 0);
+			query(0);
+			do_read(0x10);
+			do_write(0x1010, 1);
+			do_exec(0);
+			/*
+			 * Not on the reserved pages of a SEC_RESERVE view: there
+			 * Wine reports them reserved and winvm the protection,
+			 * and docs/windows-rules.md does not say which check
+			 * Windows makes first.
+			 */
+			if (j != 1)
+				do_protect(0, 0x1000, PAGE_READONLY);
+			do_protect(0, 0x1000, PAGE_NOACCESS);
+			do_alloc(0, 0x1000, MEM_COMMIT, PAGE_READONLY);
+			do_unmap(0);
+			if (j >= 2)
+				continue;
+			/*
+			 * A handle that may only execute opens; mapping through
+			 * it is left out: Wine refuses (ERROR_ACCESS_DENIED, as
+			 * rule R95 has it for a no-access view without
+			 * SECTION_MAP_READ) and winvm maps.
+			 */
+			do_open(1, 0, FILE_MAP_EXECUTE);
+			do_close(1);
+		}
+	do_close(0);
+	cleanup();
+	printf("E execview\n");
+}
+
+/*
+ * Rule R10, example E1: a NULL-base allocation or view smaller than a
+ * granule starts on one, and the rest of its granule is free and part of
+ * no allocation.  Only facts that do not depend on the layout are printed:
+ * the base modulo 64 KiB, and queries relative to the base, the regions
+ * clipped to the granule's end.
+ */
+static void granule_facts(const char *what, void *v, SIZE_T size)
+{
+	uintptr_t b = (uintptr_t)v, end, gend, o;
+	MEMORY_BASIC_INFORMATION m;
+
+	printf("%s %lx -> %s", what, (unsigned long)size, v ? "ok" : "0");
+	if (!v) {
+		printf(" e%lu\n", (unsigned long)GetLastError());
+		return;
+	}
+	end = (b + size + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	gend = (end + GRAN - 1) & ~(uintptr_t)(GRAN - 1);
+	printf(" base%%g=%lx\n", (unsigned long)(b % GRAN));
+	for (o = b; o < gend; ) {
+		uintptr_t rend;
+
+		if (!VirtualQuery((void *)o, &m, sizeof(m))) {
+			printf("  q base+%lx -> 0 e%lu\n", (unsigned long)(o - b),
+			       (unsigned long)GetLastError());
+			return;
+		}
+		rend = (uintptr_t)m.BaseAddress + m.RegionSize;
+		if (rend > gend || rend <= o)
+			rend = gend;
+		printf("  q base+%lx -> b=base+%lx ab=%s ap=%lx rs=%lx st=%s pr=%lx ty=%s\n",
+		       (unsigned long)(o - b), (unsigned long)((uintptr_t)m.BaseAddress - b),
+		       !m.AllocationBase ? "0" : (uintptr_t)m.AllocationBase == b ? "base" : "other",
+		       (unsigned long)m.AllocationProtect, (unsigned long)(rend - o),
+		       state(m.State), (unsigned long)m.Protect, type(m.Type));
+		o = rend;
+	}
+	if (end < gend) {
+		/* The free rest still belongs to the granule (E1): no room there. */
+		void *r = VirtualAlloc((void *)end, PAGE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+
+		printf("  a base+%lx rc -> %s", (unsigned long)(end - b), r ? "ok" : "0");
+		if (r) {
+			printf(" at base+%lx\n", (unsigned long)((uintptr_t)r - b));
+			VirtualFree(r, 0, MEM_RELEASE);
+		} else {
+			printf(" e%lu\n", (unsigned long)GetLastError());
+		}
+		r = VirtualAlloc((void *)end, PAGE, MEM_COMMIT, PAGE_READWRITE);
+		printf("  a base+%lx c -> %s", (unsigned long)(end - b), r ? "ok" : "0");
+		if (r) {
+			printf(" at base+%lx\n", (unsigned long)((uintptr_t)r - b));
+			VirtualFree(r, 0, MEM_RELEASE);
+		} else {
+			printf(" e%lu\n", (unsigned long)GetLastError());
+		}
+	}
+}
+
+static void fixed_null_base(void)
+{
+	static const SIZE_T sizes[] = {
+		0x1000, 0x1800, 0x3000, 0x8000, 0xf000, 0xffff, 0x10000, 0x11000, 0x1f001,
+	};
+	static const DWORD types[] = { MEM_RESERVE, MEM_RESERVE | MEM_COMMIT, MEM_COMMIT };
+	static const DWORD ssizes[] = { 0x1000, 0x3000, 0x9000, 0x11000 };
+	char what[48];
+	unsigned int i, j;
+	void *v, *w;
+	BOOL ok;
+
+	printf("S nullbase\n");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
+			v = VirtualAlloc(NULL, sizes[i], types[j], PAGE_READWRITE);
+			snprintf(what, sizeof(what), "na t=%lx", (unsigned long)types[j]);
+			granule_facts(what, v, sizes[i]);
+			if (v) {
+				ok = VirtualFree(v, 0, MEM_RELEASE);
+				printf("  f base -> %d\n", ok ? 1 : 0);
+			}
+		}
+	/* Two small allocations never share a granule. */
+	v = VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	w = VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	printf("na twice -> %d %d same granule %d\n", v != NULL, w != NULL,
+	       v && w && ((uintptr_t)v & ~(uintptr_t)(GRAN - 1)) ==
+			 ((uintptr_t)w & ~(uintptr_t)(GRAN - 1)));
+	if (v)
+		VirtualFree(v, 0, MEM_RELEASE);
+	if (w)
+		VirtualFree(w, 0, MEM_RELEASE);
+	for (i = 0; i < sizeof(ssizes) / sizeof(ssizes[0]); i++)
+		for (j = 0; j < 2; j++) {
+			DWORD attr = j ? SEC_RESERVE : SEC_COMMIT;
+			SIZE_T vs;
+
+			do_section(0, PAGE_READWRITE | attr, ssizes[i]);
+			/* The whole section, then one page of it. */
+			for (vs = 0; vs <= PAGE; vs += PAGE) {
+				v = MapViewOfFile(sec[0], FILE_MAP_WRITE, 0, 0, vs);
+				snprintf(what, sizeof(what), "nm s0 %lx", (unsigned long)vs);
+				granule_facts(what, v, vs ? vs : ssizes[i]);
+				if (v) {
+					ok = UnmapViewOfFile(v);
+					printf("  u base -> %d\n", ok ? 1 : 0);
+				}
+			}
+			do_close(0);
+		}
+	/* A view and an allocation of a page each: two granules. */
+	do_section(0, PAGE_READWRITE | SEC_COMMIT, 0x1000);
+	v = MapViewOfFile(sec[0], FILE_MAP_READ, 0, 0, 0);
+	w = VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	printf("nm+na -> %d %d same granule %d\n", v != NULL, w != NULL,
+	       v && w && ((uintptr_t)v & ~(uintptr_t)(GRAN - 1)) ==
+			 ((uintptr_t)w & ~(uintptr_t)(GRAN - 1)));
+	if (v)
+		UnmapViewOfFile(v);
+	if (w)
+		VirtualFree(w, 0, MEM_RELEASE);
+	do_close(0);
+	cleanup();
+	printf("E nullbase\n");
+}
+
 static int start(void)
 {
 	void *a;
@@ -769,6 +1097,8 @@ int main(int argc, char **argv)
 	fixed_private();
 	fixed_protect();
 	fixed_sections();
+	fixed_exec_only();
+	fixed_null_base();
 	for (n = 0; n < DIFF_SEEDS; n++)
 		seeded(n, ops);
 	printf("WINVM-DIFF-END\n");
