@@ -119,6 +119,25 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 			    end - start, 1);
 }
 
+/*
+ * Take write access away from the PTEs of [start, end) in every view of
+ * the pages and keep them for reads: the next write faults into
+ * ->page_mkwrite, which asks the page's state.  Kernels built without the
+ * mapping dirty helpers (the debug guest's) drop the PTEs instead.
+ */
+void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+#if IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS)
+	struct file *file = alloc->data ? alloc->data : alloc->shm;
+
+	mmap_assert_write_locked(alloc->wmm->mm);
+	wp_shared_mapping_range(file->f_mapping, winvm_pgoff(alloc, start),
+				(end - start) >> PAGE_SHIFT);
+#else
+	winvm_zap(alloc, start, end);
+#endif
+}
+
 /* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
