@@ -149,7 +149,8 @@ static void prot_test_file_map(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, winvm_access_needs(0), WINVM_SECTION_MAP_READ);
 	KUNIT_EXPECT_TRUE(test, winvm_access_fits_section(WINVM_FILE_MAP_COPY, RO));
 	KUNIT_EXPECT_FALSE(test, winvm_access_fits_section(WINVM_FILE_MAP_WRITE, WC));
-	KUNIT_EXPECT_FALSE(test, winvm_access_fits_section(WINVM_FILE_MAP_EXECUTE, RW));
+	KUNIT_EXPECT_FALSE(test, winvm_access_fits_section(WINVM_FILE_MAP_EXECUTE |
+							   WINVM_FILE_MAP_READ, RW));
 	KUNIT_EXPECT_TRUE(test, winvm_access_fits_section(WINVM_FILE_MAP_EXECUTE, XR));
 	KUNIT_EXPECT_EQ(test, winvm_prot_copied(WC | GUARD), RW | GUARD);
 	KUNIT_EXPECT_EQ(test, winvm_prot_copied(XWC), XRW);
