@@ -183,8 +183,12 @@ u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st)
 	prot = st & (WINVM_PS_PROT | WINVM_PS_GUARD);
 	if (st & WINVM_PS_COPIED)
 		prot = winvm_prot_copied(prot);
-	/* Cache attributes belong to the allocation (they stick, R25). */
-	if ((prot & WINVM_PS_PROT) != WINVM_PAGE_NOACCESS)
+	/*
+	 * Cache attributes belong to the allocation (they stick, R25); a
+	 * view shows its section's on every page, no-access ones too, as its
+	 * AllocationProtect does (R116).
+	 */
+	if ((prot & WINVM_PS_PROT) != WINVM_PAGE_NOACCESS || alloc->section)
 		prot |= alloc->cache_attr;
 	return prot;
 }

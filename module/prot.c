@@ -94,19 +94,22 @@ bool winvm_prot_allows(u32 prot, u32 access)
 }
 
 /*
- * Does going from page state @from to protection @to take away an access
- * a present PTE may grant?  Only then must PTEs go: widening needs
+ * What going from page state @from to protection @to takes away from a
+ * present PTE: WINVM_CAP_READ when the PTE must go (read access lost, or
+ * a copied page, which is mapped from another file), WINVM_CAP_WRITE when
+ * it need only stop being writable, 0 when it may stay: widening needs
  * nothing, since absent or read-only (write-notified) PTEs fault into the
- * handlers.  A page's private copy is mapped from another file, so any
- * change to a copied page drops its PTE.
+ * handlers.
  */
-bool winvm_prot_narrows(u32 from, u32 to)
+unsigned int winvm_prot_lost(u32 from, u32 to)
 {
-	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
-		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
-	       (winvm_prot_allows(from, WINVM_EXCEPTION_WRITE_FAULT) &&
-		!winvm_prot_allows(to, WINVM_EXCEPTION_WRITE_FAULT)) ||
-	       (from & WINVM_PS_COPIED);
+	if ((winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
+	     !winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) || (from & WINVM_PS_COPIED))
+		return WINVM_CAP_READ;
+	if (winvm_prot_allows(from, WINVM_EXCEPTION_WRITE_FAULT) &&
+	    !winvm_prot_allows(to, WINVM_EXCEPTION_WRITE_FAULT))
+		return WINVM_CAP_WRITE;
+	return 0;
 }
 
 /* A write-copy page this view has copied reports its own read-write value. */
@@ -191,8 +194,9 @@ u32 winvm_access_needs(u32 access)
 
 	if (access & WINVM_FILE_MAP_WRITE)
 		need |= WINVM_SECTION_MAP_WRITE;
+	/* A view that does not write reads: a no-access one too (rule R95). */
 	if ((access & (WINVM_FILE_MAP_READ | WINVM_FILE_MAP_COPY)) ||
-	    !(access & (WINVM_FILE_MAP_WRITE | WINVM_FILE_MAP_EXECUTE)))
+	    !(access & WINVM_FILE_MAP_WRITE))
 		need |= WINVM_SECTION_MAP_READ;
 	if (access & WINVM_FILE_MAP_EXECUTE)
 		need |= WINVM_SECTION_MAP_EXECUTE;
