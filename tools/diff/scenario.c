@@ -40,6 +40,7 @@
 #define NGRAN		8u
 #define ARENA_SIZE	((uintptr_t)NGRAN * GRAN)
 #define PAGE		0x1000u
+#define NNAMES		2	/* named sections: always the same names */
 #define NSEC		3
 #ifndef DIFF_SEEDS		/* "make stress" builds one with 3000 */
 #define DIFF_SEEDS	300	/* seeded scenarios in the default suite */
@@ -255,6 +256,26 @@ static const char *at(uintptr_t off)
 
 static HANDLE sec[NSEC];
 
+/*
+ * What the seeded generator knows of each handle, from the calls it made
+ * (never from a comparison of the two sides): the section's protection
+ * (its low byte) and size, the handle's map rights (SR | SW | SX), the
+ * name it was created or opened by (-1: none), and "lax": a create of an
+ * existing name that asked for an EXECUTE protection the existing section
+ * does not have (see map_call()).  Only used to keep two errors whose order
+ * is unsettled out of one call.
+ */
+#define SR	1
+#define SW	2
+#define SX	4
+static struct sinfo {
+	DWORD prot, size, rights;
+	int name, lax;
+} sl[NSEC];
+static struct {
+	DWORD prot, size;
+} nm[NNAMES];
+
 static void do_alloc(uintptr_t off, SIZE_T size, DWORD t, DWORD prot)
 {
 	const char *st = at(off);
@@ -332,6 +353,7 @@ static void do_section(int i, DWORD prot, DWORD size)
 	sec[i] = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, prot, 0, size, NULL);
 	printf("s%d p=%lx %lx -> %s e%lu\n", i, (unsigned long)prot, (unsigned long)size,
 	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
+	sl[i] = (struct sinfo){ prot & 0xff, size, SR | SW | SX, -1, 0 };
 }
 
 /*
@@ -401,28 +423,40 @@ static void do_fsection(int i, DWORD prot, DWORD size)
 	sec[i] = CreateFileMappingA(f, NULL, prot, 0, size, NULL);
 	printf("fs%d p=%lx %lx -> %s e%lu\n", i, (unsigned long)prot, (unsigned long)size,
 	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
+	sl[i] = (struct sinfo){ prot & 0xff, size ? size : FILE_SIZE, SR | SW | SX, -1, 0 };
 	CloseHandle(f);
 }
-
-/* Named sections: NNAMES names, always the same ones. */
-#define NNAMES	2
 
 static void sname(char *b, int n)
 {
 	snprintf(b, 32, "winvm-diff-name-%d", n);
 }
 
+static int xprot(DWORD prot)
+{
+	return (prot & 0xf0) != 0;
+}
+
 static void do_nsection(int i, int n, DWORD prot, DWORD size)
 {
 	char name[32];
+	DWORD err;
 
 	sname(name, n);
 	if (sec[i])
 		CloseHandle(sec[i]);
 	SetLastError(0xdead);
 	sec[i] = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, prot, 0, size, name);
+	err = GetLastError();
 	printf("ns%d n%d p=%lx %lx -> %s e%lu\n", i, n, (unsigned long)prot, (unsigned long)size,
-	       sec[i] ? "h" : "0", (unsigned long)GetLastError());
+	       sec[i] ? "h" : "0", (unsigned long)err);
+	if (sec[i] && err != ERROR_ALREADY_EXISTS) {
+		nm[n].prot = prot & 0xff;
+		nm[n].size = size;
+	}
+	/* An existing name: its section, whatever this call asked for (rule R92). */
+	sl[i] = (struct sinfo){ nm[n].prot, nm[n].size, SR | SW | SX, n,
+				err == ERROR_ALREADY_EXISTS && !xprot(nm[n].prot) && xprot(prot) };
 }
 
 static void do_open(int i, int n, DWORD access)
@@ -434,6 +468,10 @@ static void do_open(int i, int n, DWORD access)
 		CloseHandle(sec[i]);
 	SetLastError(0xdead);
 	sec[i] = OpenFileMappingA(access, FALSE, name);
+	sl[i] = (struct sinfo){ nm[n].prot, nm[n].size,
+				(access & SECTION_MAP_READ ? SR : 0) |
+				(access & SECTION_MAP_WRITE ? SW : 0) |
+				(access & (SECTION_MAP_EXECUTE | FILE_MAP_EXECUTE) ? SX : 0), n, 0 };
 	printf("o%d n%d acc=%lx -> ", i, n, (unsigned long)access);
 	if (sec[i])
 		printf("h\n");
@@ -552,8 +590,9 @@ static const DWORD sec_prots[] = {
 };
 /*
  * Named sections only writable and with valid attributes: with an existing
- * name and an invalid attribute Wine returns the existing section and
- * winvm the error, and winvm refuses to open a section that cannot be
+ * name and an invalid attribute (such as SEC_NOCACHE alone) Wine returns
+ * the existing section and winvm the error, which check Windows makes
+ * first is unsettled; and winvm refuses to open a section that cannot be
  * written with FILE_MAP_WRITE access where Wine allows it;
  * docs/windows-rules.md says neither what Windows does.
  */
@@ -565,22 +604,17 @@ static const DWORD sec_attrs[] = {
 	SEC_COMMIT, SEC_COMMIT, SEC_RESERVE, SEC_RESERVE, 0,
 	SEC_COMMIT | SEC_NOCACHE, SEC_RESERVE | SEC_NOCACHE, SEC_NOCACHE,
 };
-/*
- * FILE_MAP_EXECUTE alone only in fixed_exec_only(): on a SEC_NOCACHE
- * section Wine's no-access view shows Protect NOACCESS|NOCACHE and
- * winvm's plain NOACCESS (AllocationProtect NOACCESS|NOCACHE on both), and
- * rule R116 speaks only of readable views.
- */
+/* FILE_MAP_EXECUTE alone: a no-access view (rule R95), also of SEC_NOCACHE. */
 static const DWORD accesses[] = {
 	FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_WRITE, FILE_MAP_COPY, FILE_MAP_COPY,
 	FILE_MAP_ALL_ACCESS, FILE_MAP_READ | FILE_MAP_COPY,
 	FILE_MAP_READ | FILE_MAP_EXECUTE, FILE_MAP_WRITE | FILE_MAP_EXECUTE,
-	FILE_MAP_COPY | FILE_MAP_EXECUTE,
+	FILE_MAP_COPY | FILE_MAP_EXECUTE, FILE_MAP_EXECUTE,
 };
 /* OpenFileMapping: the handle's rights (rule R97). */
 static const DWORD open_accesses[] = {
 	FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ | FILE_MAP_WRITE,
-	FILE_MAP_READ | FILE_MAP_EXECUTE,
+	FILE_MAP_READ | FILE_MAP_EXECUTE, FILE_MAP_EXECUTE,
 };
 
 /*
@@ -626,6 +660,122 @@ static SIZE_T any_size(void)
 	}
 }
 
+/* The rights a protection asks for (SR, SW, SX); WRITECOPY counts as read. */
+static DWORD prot_rights(DWORD prot)
+{
+	switch (prot & 0xff) {
+	case PAGE_READONLY: case PAGE_WRITECOPY:
+		return SR;
+	case PAGE_READWRITE:
+		return SR | SW;
+	case PAGE_EXECUTE:
+		return SX;
+	case PAGE_EXECUTE_READ: case PAGE_EXECUTE_WRITECOPY:
+		return SR | SX;
+	case PAGE_EXECUTE_READWRITE:
+		return SR | SW | SX;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * VirtualProtect of a range with reserved pages of a view to a protection
+ * past the view's access: Wine reports the reserved pages (487), winvm the
+ * protection (87), and docs/windows-rules.md (rules R111, R108) does not say
+ * which check Windows makes first.  So such a range gets PAGE_NOACCESS,
+ * which every view allows (rule R111); each error is still tested on its
+ * own (reserved view pages with an allowed protection, committed ones with
+ * any).  "Past the access" is judged cautiously: a write-copy view counts
+ * as read (and execute) only.  The PRNG is not touched, so the calls that
+ * follow do not depend on this.
+ */
+static DWORD protect_prot(uintptr_t off, SIZE_T size, DWORD prot)
+{
+	uintptr_t p = off & ~(uintptr_t)(PAGE - 1), end = off + size;
+	MEMORY_BASIC_INFORMATION m;
+	void *ab = NULL;
+
+	while (p < end && p < ARENA_SIZE) {
+		if (!VirtualQuery(P(p), &m, sizeof(m)) || m.State == MEM_FREE ||
+		    (ab && m.AllocationBase != ab))
+			break;
+		ab = m.AllocationBase;
+		if (m.Type == MEM_MAPPED && m.State == MEM_RESERVE &&
+		    (prot_rights(prot) & ~prot_rights(m.AllocationProtect)))
+			return PAGE_NOACCESS;
+		p = (uintptr_t)m.BaseAddress + m.RegionSize - ARENA;
+	}
+	return prot;
+}
+
+/*
+ * Whether a section surely lets a view of ACCESS be mapped through slot i
+ * (rules R95-R97): the handle's rights and the section's protection, and
+ * where docs/windows-rules.md is not clear (FILE_MAP_COPY of an
+ * EXECUTE_READ section), no.
+ */
+static int map_allowed(int i, DWORD access)
+{
+	const struct sinfo *s = &sl[i];
+	DWORD need = 0, p = s->prot;
+
+	if (access & (FILE_MAP_READ | FILE_MAP_COPY) || !(access & FILE_MAP_WRITE))
+		need |= SR;		/* a no-access view needs SECTION_MAP_READ too */
+	if (access & FILE_MAP_WRITE)
+		need |= SW;
+	if (access & FILE_MAP_EXECUTE)
+		need |= SX;
+	if (need & ~s->rights)
+		return 0;
+	if ((access & FILE_MAP_WRITE) && p != PAGE_READWRITE && p != PAGE_EXECUTE_READWRITE)
+		return 0;
+	if ((access & FILE_MAP_EXECUTE) && !xprot(p))
+		return 0;
+	if ((access & FILE_MAP_COPY) && !(access & FILE_MAP_WRITE) &&
+	    p != PAGE_READONLY && p != PAGE_READWRITE && p != PAGE_WRITECOPY &&
+	    p != PAGE_EXECUTE_READWRITE && p != PAGE_EXECUTE_WRITECOPY)
+		return 0;
+	return prot_rights(p) & SR ? 1 : 0;
+}
+
+/*
+ * A seeded MapViewOfFileEx.  Errors whose order docs/windows-rules.md
+ * leaves open never meet in one call, so each is tested on its own:
+ *  - a base off the granule and a refused access (Wine reports the
+ *    alignment, winvm the access): bases are 64 KiB-aligned;
+ *  - an offset at or past the section's end and a refused access (Wine 87,
+ *    winvm 5), an occupied base and a refused access (Wine 5, winvm 487):
+ *    an access the section may refuse (map_allowed()) gets offset 0 and
+ *    size 0 (the whole section), and is made only where the whole view
+ *    would fit in free space.
+ * A create of an existing name with an EXECUTE protection returns the
+ * existing section (rule R92), and a view may not exceed that section's
+ * protection (rule R96): winvm refuses an EXECUTE view of it, Wine maps one
+ * (the Wine deviation "existing-name-protection").  Such a view is
+ * unmapped at once, so that the difference stays in these two lines.
+ */
+static void map_call(int i, DWORD access, DWORD o, SIZE_T size, uintptr_t off)
+{
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t end;
+
+	if (sec[i] && !map_allowed(i, access)) {
+		o = 0;
+		size = 0;
+		end = off + ((sl[i].size + PAGE - 1) & ~(uintptr_t)(PAGE - 1));
+		if (end > ARENA_SIZE)
+			return;
+		for (; off < end; off = (uintptr_t)m.BaseAddress + m.RegionSize - ARENA)
+			if (!VirtualQuery(P(off), &m, sizeof(m)) || m.State != MEM_FREE)
+				return;
+		off = end - ((sl[i].size + PAGE - 1) & ~(uintptr_t)(PAGE - 1));
+	}
+	do_map(i, access, o, size, off);
+	if (sec[i] && sl[i].lax && (access & FILE_MAP_EXECUTE))
+		do_unmap(off);
+}
+
 static void one_call(void)
 {
 	static const DWORD atypes[] = {
@@ -644,7 +794,8 @@ static void one_call(void)
 	} else if (k < 44) {
 		SIZE_T size = any_size();
 
-		do_protect(off, size ? size : PAGE, any_prot());
+		size = size ? size : PAGE;
+		do_protect(off, size, protect_prot(off, size, any_prot()));
 	} else if (k < 52) {
 		query(off);
 	} else if (k < 60) {
@@ -660,13 +811,7 @@ static void one_call(void)
 		DWORD o = R(4) ? 0 : GRAN;
 		SIZE_T size = R(2) ? 0 : (1 + R(8)) * PAGE;
 
-		/*
-		 * 64 KiB-aligned bases only: with a base off the granule and an
-		 * access the section refuses, Wine reports the alignment and
-		 * winvm the access, and docs/windows-rules.md does not say
-		 * which check Windows makes first.
-		 */
-		do_map(i, PICK(accesses), o, size, off & ~(uintptr_t)(GRAN - 1));
+		map_call(i, PICK(accesses), o, size, off & ~(uintptr_t)(GRAN - 1));
 	} else if (k < 94) {
 		do_unmap(off);
 	} else if (k < 96) {
@@ -919,14 +1064,26 @@ static void fixed_exec_only(void)
 			if (j >= 2)
 				continue;
 			/*
-			 * A handle that may only execute opens; mapping through
-			 * it is left out: Wine refuses (ERROR_ACCESS_DENIED, as
-			 * rule R95 has it for a no-access view without
-			 * SECTION_MAP_READ) and winvm maps.
+			 * A handle that may only execute opens, but maps no
+			 * view, not even a no-access one: that needs
+			 * SECTION_MAP_READ (rule R95).
 			 */
 			do_open(1, 0, FILE_MAP_EXECUTE);
+			do_map(1, FILE_MAP_EXECUTE, 0, 0, 0x10000);
+			do_map(1, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0x10000);
 			do_close(1);
 		}
+	/* SEC_NOCACHE: the no-access view keeps PAGE_NOCACHE (rule R116). */
+	for (j = 0; j < 2; j++) {
+		do_section(0, PAGE_READWRITE | attrs[j] | SEC_NOCACHE, 0x2000);
+		do_map(0, FILE_MAP_EXECUTE, 0, 0, 0);
+		query(0);
+		do_read(0x10);
+		if (j == 0)
+			do_protect(0, 0x1000, PAGE_READONLY);
+		do_protect(0, 0x1000, PAGE_NOACCESS);
+		do_unmap(0);
+	}
 	do_close(0);
 	cleanup();
 	printf("E execview\n");
@@ -1059,6 +1216,29 @@ static void fixed_null_base(void)
 	printf("E nullbase\n");
 }
 
+/*
+ * Rules R92, R96: a create of an existing name returns the existing
+ * section, whatever protection it asked for, and views of it are limited
+ * by that section's protection.
+ */
+static void fixed_existing_name(void)
+{
+	printf("S existingname\n");
+	do_nsection(0, 0, PAGE_READWRITE | SEC_COMMIT, 0x2000);
+	do_nsection(1, 0, PAGE_EXECUTE_READWRITE | SEC_COMMIT, 0x3000);
+	do_map(1, FILE_MAP_WRITE, 0, 0, 0);
+	query(0);
+	do_unmap(0);
+	do_map(1, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0);
+	do_unmap(0);
+	do_map(1, FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
+	do_unmap(0);
+	do_map(1, FILE_MAP_READ, 0, 0x3000, 0);		/* its size too (rule R103) */
+	walk();
+	cleanup();
+	printf("E existingname\n");
+}
+
 static int start(void)
 {
 	void *a;
@@ -1100,6 +1280,7 @@ int main(int argc, char **argv)
 	fixed_protect();
 	fixed_sections();
 	fixed_exec_only();
+	fixed_existing_name();
 	fixed_null_base();
 	for (n = 0; n < DIFF_SEEDS; n++)
 		seeded(n, ops);
