@@ -69,10 +69,12 @@ def explain(wine, winvm, devs, state):
     # Hunks of equal length: every line pair on its own.
     if len(wine) == len(winvm) and len(wine) > 1:
         found = []
-        for a, b in zip(wine, winvm):
+        for k, (a, b) in enumerate(zip(wine, winvm)):
             if a == b:
                 continue
-            d = explain([a], [b], devs, state)
+            d = explain([a], [b], devs, dict(
+                state, prev=wine[k - 1] if k else state.get('prev', ''),
+                before=state.get('before', []) + wine[:k]))
             if not d:
                 return None
             found.append(d)
@@ -83,13 +85,15 @@ def explain(wine, winvm, devs, state):
     if len(uw) > 1 and len(uw) == len(uv) and all(
             a[0].split(' -> ')[0] == b[0].split(' -> ')[0] for a, b in zip(uw, uv)):
         found, prev = [], state.get('prev', '')
+        before = list(state.get('before', []))
         for a, b in zip(uw, uv):
             if a != b:
-                d = explain(a, b, devs, dict(state, prev=prev))
+                d = explain(a, b, devs, dict(state, prev=prev, before=before))
                 if not d:
                     return None
                 found.extend(d if isinstance(d, list) else [d])
             prev = a[-1]
+            before = before + a
         return found or None
     return None
 
@@ -130,6 +134,7 @@ def main():
             if op == 'equal':
                 continue
             state['prev'] = w[i1 - 1] if i1 else ''
+            state['before'] = w[:i1]
             d = explain(w[i1:i2], v[j1:j2], devs, state)
             if d:
                 for x in (d if isinstance(d, list) else [d]):

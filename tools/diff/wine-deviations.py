@@ -206,6 +206,60 @@ def _reserved_guard(wine, winvm, state):
     return True
 
 
+# --- R92, R96: an existing name's section keeps its own protection ----------
+MAP = re.compile(r'^m s(?P<i>\d) acc=(?P<acc>\w+) o=\w+ \w+ (?P<base>\+\w+) @F -> (?P<res>.*)$')
+UNMAP = re.compile(r'^u (?P<base>\+\w+) (?P<st>@\w+) -> (?P<res>.*)$')
+CREATE = re.compile(r'^(?P<op>n?s|fs|o)(?P<i>\d) (?:n(?P<n>\d) )?(?:p|acc)=(?P<p>\w+) .*-> '
+                    r'(?P<res>.*)$')
+
+
+def _slot_is_existing_exec(before, slot):
+    """Slot's handle came from creating an existing name with an EXECUTE
+    protection, and that name's section was created without one."""
+    name = None
+    for k in range(len(before) - 1, -1, -1):
+        c = CREATE.match(before[k])
+        if before[k] == 'c s%s -> 1' % slot:
+            return False
+        if not c or c['i'] != slot:
+            continue
+        if (c['op'] != 'ns' or c['res'] != 'h e183' or
+                not int(c['p'], 16) & 0xf0):
+            return False
+        name = c['n']
+        break
+    if name is None:
+        return False
+    for line in reversed(before[:k]):
+        c = CREATE.match(line)
+        if c and c['op'] == 'ns' and c['n'] == name and c['res'] == 'h e0':
+            return not int(c['p'], 16) & 0xf0
+    return False
+
+
+def _existing_name_exec(wine, winvm, state):
+    """Wine maps an EXECUTE view of such a section, winvm refuses it; the
+    generator unmaps the view at once: Wine unmaps it, winvm finds nothing
+    there.  One call at a time: the map, or the unmap right after it."""
+    if len(wine) != 1 or len(winvm) != 1:
+        return False
+    before = state.get('before', [])
+    ua, ub = UNMAP.match(wine[0]), UNMAP.match(winvm[0])
+    if ua and ub:
+        if not (ua['base'] == ub['base'] and ua['st'] in ('@CM', '@RM') and
+                ua['res'] == '1' and ub['st'] == '@F' and ub['res'] == '0 e487'):
+            return False
+        m = MAP.match(state.get('prev', ''))
+        return bool(m and m['base'] == ua['base'] and m['res'] == m['base'] and
+                    int(m['acc'], 16) & 0x20 and
+                    _slot_is_existing_exec(before[:-1], m['i']))
+    ma, mb = MAP.match(wine[0]), MAP.match(winvm[0])
+    if not (ma and mb) or wine[0].split(' -> ')[0] != winvm[0].split(' -> ')[0]:
+        return False
+    return bool(int(ma['acc'], 16) & 0x20 and ma['res'] == ma['base'] and
+                mb['res'] == '0 e5' and _slot_is_existing_exec(before, ma['i']))
+
+
 DEVIATIONS = [
     {
         'name': 'protect-unallocated',
@@ -250,5 +304,17 @@ DEVIATIONS = [
                'and VirtualProtect reports it as the old protection; Wine keeps '
                'showing WRITECOPY.',
         'match': _writecopy_written,
+    },
+    {
+        'name': 'existing-name-protection',
+        'rule': 'rules R92, R96',
+        'why': 'Creating a section under a name that already exists hands back '
+               'the section that is there (ERROR_ALREADY_EXISTS), with the '
+               'protection it was made with, not the one this call asked for; '
+               'and a view may ask for no more than the section\'s protection, '
+               'so an EXECUTE view of a section made without execute access is '
+               'refused with ERROR_ACCESS_DENIED.  Wine lets the handle of the '
+               'second create map it.',
+        'match': _existing_name_exec,
     },
 ]
