@@ -215,7 +215,8 @@ CREATE = re.compile(r'^(?P<op>n?s|fs|o)(?P<i>\d) (?:n(?P<n>\d) )?(?:p|acc)=(?P<p
 
 def _slot_is_existing_exec(before, slot):
     """Slot's handle came from creating an existing name with an EXECUTE
-    protection, and that name's section was created without one."""
+    protection, or from opening it with SECTION_MAP_EXECUTE, and that
+    name's section was created without an EXECUTE protection."""
     name = None
     for k in range(len(before) - 1, -1, -1):
         c = CREATE.match(before[k])
@@ -223,8 +224,10 @@ def _slot_is_existing_exec(before, slot):
             return False
         if not c or c['i'] != slot:
             continue
-        if (c['op'] != 'ns' or c['res'] != 'h e183' or
-                not int(c['p'], 16) & 0xf0):
+        # A create of the existing name asking for EXECUTE, or an open
+        # with SECTION_MAP_EXECUTE (FILE_MAP_ALL_ACCESS).
+        if not ((c['op'] == 'ns' and c['res'] == 'h e183' and int(c['p'], 16) & 0xf0) or
+                (c['op'] == 'o' and c['res'] == 'h' and int(c['p'], 16) & 0x8)):
             return False
         name = c['n']
         break
@@ -313,8 +316,10 @@ DEVIATIONS = [
                'protection it was made with, not the one this call asked for; '
                'and a view may ask for no more than the section\'s protection, '
                'so an EXECUTE view of a section made without execute access is '
-               'refused with ERROR_ACCESS_DENIED.  Wine lets the handle of the '
-               'second create map it.',
+               'refused with ERROR_ACCESS_DENIED, whatever rights the handle '
+               'holds.  Wine lets any handle with SECTION_MAP_EXECUTE (that '
+               'second create, or an OpenFileMapping with FILE_MAP_ALL_ACCESS) '
+               'map it.',
         'match': _existing_name_exec,
     },
 ]
