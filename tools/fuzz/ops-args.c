@@ -393,10 +393,16 @@ uint32_t zero_bits_limit(uint64_t zb, uint64_t *limit)
 	return 0;
 }
 
-/* Bounded search for a NULL-address allocation (mem.c winvm_find_below). */
-uint64_t find_below(uint64_t len, uint64_t limit, bool topdown)
+/*
+ * Bounded search for a NULL-address allocation: the lowest (or, top-down,
+ * highest) 64 KiB-aligned place below @limit whose granules are wholly
+ * free, since the rest of an allocation's last granule belongs to nothing
+ * and nothing else may live there (rule R10, example E1).
+ */
+uint64_t find_below(uint64_t size, uint64_t limit, bool topdown)
 {
 	uint64_t gap_start = FZ_MIN_ADDR, gap_end, cand, best = 0;
+	uint64_t len = fz_round_up(size, FZ_GRAN);
 	bool done = false, broke = false;
 	int i;
 

@@ -201,8 +201,9 @@ static bool alloc_check_placement(const char *what, const struct winvm_alloc_arg
 			m_fail("%s: bad placement 0x%llx", what, (unsigned long long)p->start);
 			return false;
 		}
-		if (fz_maps_busy(&MAPS, p->start, p->start + p->len)) {
-			m_fail("%s: placed over an existing mapping at 0x%llx",
+		/* Its granules wholly free before (rule R10, example E1). */
+		if (fz_maps_busy(&MAPS, p->start, fz_round_up(p->start + p->len, FZ_GRAN))) {
+			m_fail("%s: placed in granules not wholly free at 0x%llx",
 			       what, (unsigned long long)p->start);
 			return false;
 		}

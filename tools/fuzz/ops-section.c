@@ -212,8 +212,12 @@ static void sec_view_map(void)
 		return;
 	}
 	if (!r.rc) {
+		/* A NULL-base view takes wholly free granules (rule R10). */
+		uint64_t end = pre_busy_start ? v.address + v.size :
+				fz_round_up(v.address + v.size, FZ_GRAN);
+
 		if ((v.address & (FZ_GRAN - 1)) || !v.size || (v.size & (FZ_PAGE - 1)) ||
-		    fz_maps_busy(&MAPS, v.address, v.address + v.size) ||
+		    fz_maps_busy(&MAPS, v.address, end) ||
 		    (pre_busy_start && pre_busy_start != v.address)) {
 			m_fail("VIEW_MAP placed a view at 0x%llx+0x%llx",
 			       (unsigned long long)v.address, (unsigned long long)v.size);
