@@ -134,8 +134,8 @@ vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st)
 {
 	struct folio *folio = page_folio(vmf->page);
+	vm_fault_t ret;
 	pgoff_t next;
-	int err = 0;
 
 	if (READ_ONCE(folio->mapping) == alloc->cow_file->f_mapping)
 		return 0;
@@ -152,11 +152,10 @@ vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u3
 	 */
 	mutex_lock(&alloc->state_lock);
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
-	if (!(st & WINVM_PS_COPIED) && winvm_prot_is_copy(st))
-		err = winvm_cow_copy(alloc, vmf->pgoff, st);
+	ret = winvm_cow_prepare(alloc, vmf->pgoff, &st, WINVM_EXCEPTION_WRITE_FAULT);
 	mutex_unlock(&alloc->state_lock);
-	if (err)
-		return winvm_cow_errno(err);
+	if (ret)
+		return ret;
 	winvm_zap_vma(vmf->vma, vmf->address, PAGE_SIZE);
 	return VM_FAULT_NOPAGE;
 }

@@ -205,7 +205,7 @@ bool winvm_exec_matches(struct mm_struct *mm, struct winvm_alloc *alloc,
 	mmap_assert_locked(mm);
 	for (vma = vma_lookup(mm, start); vma && vma->vm_start < end;
 	     vma = vma_lookup(mm, vma->vm_end)) {
-		if (vma->vm_private_data != alloc || !!(vma->vm_flags & VM_EXEC) != exec)
+		if (!winvm_vma_is(vma, alloc) || !!(vma->vm_flags & VM_EXEC) != exec)
 			return false;
 	}
 	return true;

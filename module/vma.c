@@ -102,19 +102,23 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 }
 
 /*
+ * The mapping whose i_mmap lists @alloc's VMAs: that of the file they
+ * really map.  An overlayfs file's own mapping has no VMAs in it, the real
+ * file's has ours.
+ */
+static struct address_space *winvm_vma_mapping(struct winvm_alloc *alloc)
+{
+	return (alloc->data ? alloc->data : alloc->shm)->f_mapping;
+}
+
+/*
  * Drop the PTEs of [start, end) in every view of the pages, so the next
  * access goes through ->fault again.  Lossless: the data stays in shmem.
  */
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
-	/*
-	 * Through the file the VMAs really map: an overlayfs file's own
-	 * mapping has no VMAs in it, the real file's has ours.
-	 */
-	struct file *file = alloc->data ? alloc->data : alloc->shm;
-
 	mmap_assert_locked(alloc->wmm->mm);
-	unmap_mapping_range(file->f_mapping,
+	unmap_mapping_range(winvm_vma_mapping(alloc),
 			    (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
 			    end - start, 1);
 }
@@ -130,11 +134,9 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
 #if IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS)
-	struct file *file = alloc->data ? alloc->data : alloc->shm;
-
 	mmap_assert_write_locked(alloc->wmm->mm);
 	if (!alloc->section || !(alloc->section->attributes & WINVM_SEC_FILE)) {
-		wp_shared_mapping_range(file->f_mapping, winvm_pgoff(alloc, start),
+		wp_shared_mapping_range(winvm_vma_mapping(alloc), winvm_pgoff(alloc, start),
 					(end - start) >> PAGE_SHIFT);
 		return;
 	}

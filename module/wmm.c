@@ -46,6 +46,15 @@ bool winvm_range_ok(u64 addr, u64 len)
 	return addr <= winvm_max_address() && len <= winvm_max_address() + 1 - addr;
 }
 
+/* Free a winvm_mm that no fault record and no table entry refers to. */
+static void winvm_mm_free(struct winvm_mm *wmm)
+{
+	fput(wmm->mapper);
+	fput(wmm->mapper_ro);
+	mmdrop(wmm->mm);
+	kfree(wmm);
+}
+
 /* kref_put_mutex() calls this with winvm_mms_lock held; we drop it. */
 static void winvm_mm_release(struct kref *ref)
 {
@@ -59,10 +68,7 @@ static void winvm_mm_release(struct kref *ref)
 	xa_for_each(&wmm->faults, tid, rec)
 		kfree(rec);
 	xa_destroy(&wmm->faults);
-	fput(wmm->mapper);
-	fput(wmm->mapper_ro);
-	mmdrop(wmm->mm);
-	kfree(wmm);
+	winvm_mm_free(wmm);
 }
 
 void winvm_mm_put(struct winvm_mm *wmm)
@@ -131,15 +137,6 @@ err_free:
 	return ERR_CAST(file);
 }
 
-/* A fresh winvm_mm that lost the race to be the one of its mm. */
-static void winvm_mm_discard(struct winvm_mm *wmm)
-{
-	fput(wmm->mapper);
-	fput(wmm->mapper_ro);
-	mmdrop(wmm->mm);
-	kfree(wmm);
-}
-
 static struct winvm_mm *winvm_mm_lookup(struct mm_struct *mm)
 {
 	struct winvm_mm *wmm;
@@ -181,7 +178,7 @@ struct winvm_mm *winvm_mm_get(struct mm_struct *mm, const struct file_operations
 	if (!wmm)
 		return fresh;
 	/* Lost a race with another open() of the same mm. */
-	winvm_mm_discard(fresh);
+	winvm_mm_free(fresh);
 	return wmm;
 }
 
