@@ -34,20 +34,9 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 
+#include "wv_proc.h"
 
-/* Waits for @pid: its exit code, or 128 + the signal that killed it. */
-static int wv_wait(pid_t pid)
-{
-	int status;
 
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return -1;
-}
 
 int example_guard_stack_main(int argc, char *argv[]);
 int example_shared_section_main(int argc, char *argv[]);

@@ -34,22 +34,11 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 
+#include "wv_proc.h"
+
 #include <winvm/winvm.h>
 #include <winvm/win32.h>
 
-/* Waits for @pid: its exit code, or 128 + the signal that killed it. */
-static int wv_wait(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return -1;
-}
 
 #define P	4096
 #define G	0x10000

@@ -45,6 +45,7 @@
 #include <linux/winvm.h>
 
 #include "../tools/include/winvm-abi.h"
+#include "wv_proc.h"
 
 /*
  * The 6.12 harness's TEST_F() wrapper keeps a local across setjmp(), which
@@ -359,9 +360,6 @@ long wv_rollup_kb(const char *field);
  * the threat model).  0 on success.
  */
 int wv_drop_to_nobody(void);
-
-/* Waits for @pid: its exit code, or 128 + the signal that killed it. */
-int wv_wait(pid_t pid);
 
 #ifndef WINVM_TEST_LIB
 /* ------------------------------------------------------------------ */
