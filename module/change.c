@@ -17,22 +17,21 @@
 
 #include "winvm.h"
 
-/* What the committed pages of [first, stop) lose under @prot (winvm_prot_lost). */
-static unsigned int winvm_change_lost(struct winvm_alloc *alloc, pgoff_t first, pgoff_t stop,
-				      u32 prot)
+/* Does any committed page of [first, stop) lose an access under @prot? */
+static bool winvm_change_narrows(struct winvm_alloc *alloc, pgoff_t first, pgoff_t stop,
+				 u32 prot)
 	__must_hold(&alloc->state_lock)
 {
-	unsigned int lost = 0;
 	pgoff_t idx, next;
 	u32 st;
 
 	lockdep_assert_held(&alloc->state_lock);
-	for (idx = first; idx < stop && !(lost & WINVM_CAP_READ); idx = next) {
+	for (idx = first; idx < stop; idx = next) {
 		st = winvm_eff_span(alloc, idx, stop, &next);
-		if (st & WINVM_PS_COMMIT)
-			lost |= winvm_prot_lost(st, prot);
+		if ((st & WINVM_PS_COMMIT) && winvm_prot_narrows(st, prot))
+			return true;
 	}
-	return lost;
+	return false;
 }
 
 /*
@@ -72,7 +71,7 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 {
 	struct winvm_alloc *alloc = c->alloc;
 	pgoff_t first = winvm_pgoff(alloc, c->start), stop = winvm_pgoff(alloc, c->end);
-	unsigned int lost = c->commit ? WINVM_CAP_READ : 0;
+	bool zap = c->commit;
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&wmm->op_lock);
@@ -82,8 +81,7 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 	c->snap = winvm_ps_save(&alloc->pages, first, stop);
 	if (!c->snap)
 		goto out;
-	if (!lost)
-		lost = winvm_change_lost(alloc, first, stop, c->prot);
+	zap = zap || winvm_change_narrows(alloc, first, stop, c->prot);
 	ret = winvm_change_set(c, first, stop);
 	if (ret)
 		winvm_ps_restore(&alloc->pages, c->snap);
@@ -91,11 +89,8 @@ out:
 	mutex_unlock(&alloc->state_lock);
 	if (ret)
 		return ret;
-	/* PTEs that lose read access go; those that lose only write stay read-only. */
-	if (lost & WINVM_CAP_READ)
+	if (zap)
 		winvm_zap(alloc, c->start, c->end);
-	else if (lost & WINVM_CAP_WRITE)
-		winvm_wrprotect(alloc, c->start, c->end);
 	c->exec_ok = winvm_exec_matches(wmm->mm, alloc, c->start, c->end,
 					winvm_prot_is_exec(c->prot));
 	c->make_cow = alloc->section && !alloc->cow_file && winvm_prot_is_copy(c->prot);

@@ -94,22 +94,22 @@ bool winvm_prot_allows(u32 prot, u32 access)
 }
 
 /*
- * What going from page state @from to protection @to takes away from a
- * present PTE: WINVM_CAP_READ when the PTE must go (read access lost, or
- * a copied page, which is mapped from another file), WINVM_CAP_WRITE when
- * it need only stop being writable, 0 when it may stay: widening needs
- * nothing, since absent or read-only (write-notified) PTEs fault into the
- * handlers.
+ * Does going from page state @from to protection @to take away anything a
+ * present PTE may grant?  Only then must PTEs go: widening needs nothing,
+ * since absent or read-only (write-notified) PTEs fault into the handlers.
+ * Losing write to the page itself counts even where a write stays
+ * allowed: after READWRITE -> WRITECOPY a write must make a copy, not
+ * reach the section through the old writable PTE.  A private copy is
+ * mapped from another file, so any change to a copied page drops its PTE.
  */
-unsigned int winvm_prot_lost(u32 from, u32 to)
+bool winvm_prot_narrows(u32 from, u32 to)
 {
-	if ((winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
-	     !winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) || (from & WINVM_PS_COPIED))
-		return WINVM_CAP_READ;
-	if (winvm_prot_allows(from, WINVM_EXCEPTION_WRITE_FAULT) &&
-	    !winvm_prot_allows(to, WINVM_EXCEPTION_WRITE_FAULT))
-		return WINVM_CAP_WRITE;
-	return 0;
+	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
+		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
+	       (winvm_prot_allows(from, WINVM_EXCEPTION_WRITE_FAULT) &&
+		!winvm_prot_allows(to, WINVM_EXCEPTION_WRITE_FAULT)) ||
+	       (winvm_prot_writes(from) && !winvm_prot_writes(to)) ||
+	       (from & WINVM_PS_COPIED);
 }
 
 /* A write-copy page this view has copied reports its own read-write value. */

@@ -109,21 +109,23 @@ static void prot_test_access(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, winvm_prot_allows(XR | GUARD, x));
 }
 
-static void prot_test_lost(struct kunit *test)
+static void prot_test_narrows(struct kunit *test)
 {
 	u32 c = WINVM_PS_COMMIT;
 
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RO, RW), 0);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | NA, RO), 0);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RO, XR), 0);
-	/* Only write lost: the PTE stays, read-only. */
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RW, RO), WINVM_CAP_WRITE);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | XRW, XR), WINVM_CAP_WRITE);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | WC, RO), WINVM_CAP_WRITE);
-	/* Read lost, or a guard, or a private copy: the PTE goes. */
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RO, NA), WINVM_CAP_READ);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RW, RW | GUARD), WINVM_CAP_READ);
-	KUNIT_EXPECT_EQ(test, winvm_prot_lost(c | RW | WINVM_PS_COPIED, RW), WINVM_CAP_READ);
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows(c | RO, RW));
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows(c | NA, RO));
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows(c | RO, XR));
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows(c | WC, RW));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW, RO));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | XRW, XR));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | WC, RO));
+	/* A write must make a copy now, not reach the section. */
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW, WC));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | XRW, XWC));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RO, NA));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW, RW | GUARD));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW | WINVM_PS_COPIED, RW));
 }
 
 /* FILE_MAP_* to the view's protection and the section rights it needs. */
@@ -165,7 +167,7 @@ static struct kunit_case winvm_prot_cases[] = {
 	KUNIT_CASE(prot_test_section),
 	KUNIT_CASE(prot_test_view),
 	KUNIT_CASE(prot_test_access),
-	KUNIT_CASE(prot_test_lost),
+	KUNIT_CASE(prot_test_narrows),
 	KUNIT_CASE(prot_test_file_map),
 	{}
 };

@@ -123,27 +123,6 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 			    end - start, 1);
 }
 
-/*
- * Take write access away from the PTEs of [start, end) in every view of
- * the pages and keep them for reads: the next write faults into
- * ->page_mkwrite, which asks the page's state.  Only on winvm's own shmem
- * (huge=never): the walk skips huge PMDs, which a caller's file on a huge
- * tmpfs might have (T-THP).  Kernels built without the mapping dirty
- * helpers (the debug guest's) drop the PTEs instead.
- */
-void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
-{
-#if IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS)
-	mmap_assert_write_locked(alloc->wmm->mm);
-	if (!alloc->section || !(alloc->section->attributes & WINVM_SEC_FILE)) {
-		wp_shared_mapping_range(winvm_vma_mapping(alloc), winvm_pgoff(alloc, start),
-					(end - start) >> PAGE_SHIFT);
-		return;
-	}
-#endif
-	winvm_zap(alloc, start, end);
-}
-
 /* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {

@@ -313,7 +313,6 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
-void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed);

@@ -1029,3 +1029,48 @@ TEST_F(winvm, flush_flags_and_bad_pointers)
 	ASSERT_OK(wv_unmap(self->fd, v));
 	close(sfd);
 }
+
+/*
+ * Rule R111 and T-WP: taking write access away from a view's page holds
+ * while another view of the same section exists that cannot write at all
+ * (a read-only view earlier in the file's mappings once made a
+ * write-protect walk stop before reaching the writable view).
+ */
+TEST_F(winvm, downgrade_holds_beside_a_readonly_view)
+{
+	int sfd = wv_must_section(self->fd, 2 * WV_GRAN, RW, 0);
+	uint64_t ro = wv_must_map(self->fd, sfd, MAP_R, 0, WV_GRAN);
+	uint64_t w = wv_must_map(self->fd, sfd, MAP_W, WV_GRAN, WV_GRAN);
+
+	wv_fault_reset();
+	ASSERT_TRUE(wv_try_write(PTR(w), 1));
+	ASSERT_NT(ST_OK, wv_protect_at(self->fd, w, WV_PAGE, RO));
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_write(PTR(w), 2));
+	ASSERT_EQ(1, *(volatile uint8_t *)PTR(w));
+	ASSERT_OK(wv_unmap(self->fd, w));
+	ASSERT_OK(wv_unmap(self->fd, ro));
+	close(sfd);
+}
+
+/*
+ * Rule R114: after READWRITE -> WRITECOPY, a write makes the view's own
+ * copy; it must not reach the section through the PTE the page had while
+ * it was READWRITE.
+ */
+TEST_F(winvm, readwrite_to_writecopy_keeps_writes_private)
+{
+	int sfd = wv_must_section(self->fd, WV_PAGE, RW, 0);
+	uint64_t w = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+	uint64_t other = wv_must_map(self->fd, sfd, MAP_R, 0, 0);
+
+	*(volatile uint8_t *)PTR(w) = 'A';
+	ASSERT_NT(ST_OK, wv_protect_at(self->fd, w, WV_PAGE, WCOPY));
+	*(volatile uint8_t *)PTR(w) = 'B';
+	ASSERT_EQ('B', *(volatile uint8_t *)PTR(w));
+	ASSERT_EQ('A', *(volatile uint8_t *)PTR(other));
+	ASSERT_VQ(self->fd, w, w, w, RW, WV_PAGE, COMMIT, RW, WV_MAPPED);
+	ASSERT_OK(wv_unmap(self->fd, other));
+	ASSERT_OK(wv_unmap(self->fd, w));
+	close(sfd);
+}
