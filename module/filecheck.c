@@ -111,7 +111,7 @@ int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long ad
 		flags |= MAP_FIXED_NOREPLACE;
 	ret = vm_mmap(file, addr, len, prot, flags, off);
 	if (IS_ERR_VALUE(ret))
-		return (int)ret;
+		return winvm_foreign_errno((int)ret);
 	p->addr = ret;
 	return 0;
 }

@@ -12,7 +12,9 @@
 
 #include "winvm.h"
 
-u32 winvm_errno_status(int err)
+#define WINVM_STATUS_NONE	0xffffffffU	/* no NTSTATUS for this errno */
+
+static u32 winvm_errno_lookup(int err)
 {
 	switch (err) {
 	case 0:
@@ -41,15 +43,37 @@ u32 winvm_errno_status(int err)
 	case -EFBIG:
 		return WINVM_STATUS_SECTION_TOO_BIG;
 	case -ENOMEM:
+	case -ENFILE:	/* a file for copies or a read-only reopen */
+	case -EMFILE:
 	case -EINTR:	/* a fatal signal: the caller never sees the answer */
 	case -EAGAIN:	/* RLIMIT_MEMLOCK on an mlockall(MCL_FUTURE) process */
 	case -ENOSPC:
 	case -EOVERFLOW:
 		return WINVM_STATUS_NO_MEMORY;
 	default:
-		WARN_ONCE(1, "winvm: no NTSTATUS for errno %d\n", err);
-		return WINVM_STATUS_NO_MEMORY;
+		return WINVM_STATUS_NONE;
 	}
+}
+
+/*
+ * What errno the mechanism may pass on from code that is not winvm's (a
+ * caller's filesystem's ->mmap, an LSM, NFS's -ESTALE): @err if it has an
+ * NTSTATUS, -EIO otherwise, so that only winvm's own errnos can reach the
+ * WARN below.
+ */
+int winvm_foreign_errno(int err)
+{
+	return winvm_errno_lookup(err) == WINVM_STATUS_NONE ? -EIO : err;
+}
+
+u32 winvm_errno_status(int err)
+{
+	u32 status = winvm_errno_lookup(err);
+
+	if (status != WINVM_STATUS_NONE)
+		return status;
+	WARN_ONCE(1, "winvm: no NTSTATUS for errno %d\n", err);
+	return WINVM_STATUS_NO_MEMORY;
 }
 
 int winvm_status_errno(u32 status)

@@ -206,8 +206,9 @@ int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	alloc->surgeon = NULL;
 	wmm->map_alloc = NULL;
 	winvm_probe_end(&probe, &winvm_vm_ops);
+	/* (LSMs and the backing file's ->mmap answered in there too.) */
 	if (IS_ERR_VALUE(ret))
-		return (int)ret;
+		return winvm_foreign_errno((int)ret);
 	if (WARN_ON_ONCE(ret != addr))
 		return -EFAULT;
 	return 0;

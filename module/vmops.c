@@ -131,7 +131,7 @@ static int winvm_mapper_mmap(struct file *file, struct vm_area_struct *vma)
 	vma_set_file(vma, alloc->shm);
 	ret = alloc->shm->f_op->mmap(alloc->shm, vma);
 	if (ret)
-		return ret;
+		return winvm_foreign_errno(ret);
 	return winvm_vma_take(wmm, alloc, vma);
 }
 

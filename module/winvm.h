@@ -235,6 +235,7 @@ struct winvm_change {
 
 /* status.c */
 u32 winvm_errno_status(int err);
+int winvm_foreign_errno(int err);
 int winvm_status_errno(u32 status);
 
 /* wmm.c */
