@@ -2,9 +2,10 @@
 /*
  * The one path by which pages of an allocation change protection: commit
  * (MEM_COMMIT, private memory or a view) and MEM_PROTECT.  In order: save
- * the states, set the new ones, drop PTEs that grant more than the new
- * protection, switch a view to copy-on-write, split or merge VMAs by
- * execute class, and on any failure put the saved states back.
+ * the states, set the new ones, bring the PTEs in line (pte.c: dropped,
+ * write-protected or made writable in place), switch a view to
+ * copy-on-write, split or merge VMAs by execute class, and on any failure
+ * put the saved states back.
  *
  * The caller validates the request (and chooses its NTSTATUS) with
  * mmap_lock held for writing, calls winvm_change_begin() under that lock,
@@ -17,21 +18,37 @@
 
 #include "winvm.h"
 
-/* Does any committed page of [first, stop) lose an access under @prot? */
-static bool winvm_change_narrows(struct winvm_alloc *alloc, pgoff_t first, pgoff_t stop,
-				 u32 prot)
+/* What the PTEs already in a range need after a change (T-WP). */
+enum winvm_pte_fix {
+	WINVM_PTES_KEEP,	/* nothing is taken away */
+	WINVM_PTES_WRPROTECT,	/* only write is: write-protect in place */
+	WINVM_PTES_ZAP,		/* reads are, or the PTE maps another page */
+};
+
+/*
+ * What do the committed pages of [first, stop) lose under @prot?  Only
+ * private memory is write-protected in place: a view's PTE may map the
+ * section's page where the new state wants the view's copy, or the
+ * reverse, so a view's narrowing always drops them.
+ */
+static enum winvm_pte_fix winvm_change_ptes(struct winvm_alloc *alloc, pgoff_t first,
+					    pgoff_t stop, u32 prot)
 	__must_hold(&alloc->state_lock)
 {
+	enum winvm_pte_fix fix = WINVM_PTES_KEEP;
 	pgoff_t idx, next;
 	u32 st;
 
 	lockdep_assert_held(&alloc->state_lock);
 	for (idx = first; idx < stop; idx = next) {
 		st = winvm_eff_span(alloc, idx, stop, &next);
-		if ((st & WINVM_PS_COMMIT) && winvm_prot_narrows(st, prot))
-			return true;
+		if (!(st & WINVM_PS_COMMIT) || !winvm_prot_narrows(st, prot))
+			continue;
+		if (alloc->section || winvm_prot_narrows_read(st, prot))
+			return WINVM_PTES_ZAP;
+		fix = WINVM_PTES_WRPROTECT;
 	}
-	return false;
+	return fix;
 }
 
 /*
@@ -64,6 +81,30 @@ static int winvm_change_set(struct winvm_change *c, pgoff_t first, pgoff_t stop)
 }
 
 /*
+ * Bring the PTEs of the range in line with the new states.  A change that
+ * takes nothing away from private memory and leaves every page writable
+ * makes the read-only PTEs writable at once (write faults would find
+ * nothing to refuse).
+ */
+static void winvm_change_fix_ptes(struct winvm_change *c, enum winvm_pte_fix fix)
+{
+	struct winvm_alloc *alloc = c->alloc;
+
+	switch (fix) {
+	case WINVM_PTES_ZAP:
+		winvm_zap(alloc, c->start, c->end);
+		break;
+	case WINVM_PTES_WRPROTECT:
+		winvm_wrprotect(alloc, c->start, c->end);
+		break;
+	case WINVM_PTES_KEEP:
+		if (!alloc->section && winvm_prot_allows(c->prot, WINVM_EXCEPTION_WRITE_FAULT))
+			winvm_mkwrite(alloc, c->start, c->end);
+		break;
+	}
+}
+
+/*
  * First half, under mmap_lock (write): the new states, and the PTEs they
  * no longer allow gone.  Takes a reference on c->alloc for the second half.
  */
@@ -71,7 +112,7 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 {
 	struct winvm_alloc *alloc = c->alloc;
 	pgoff_t first = winvm_pgoff(alloc, c->start), stop = winvm_pgoff(alloc, c->end);
-	bool zap = c->commit;
+	enum winvm_pte_fix fix = WINVM_PTES_KEEP;
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&wmm->op_lock);
@@ -81,7 +122,7 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 	c->snap = winvm_ps_save(&alloc->pages, first, stop);
 	if (!c->snap)
 		goto out;
-	zap = zap || winvm_change_narrows(alloc, first, stop, c->prot);
+	fix = c->commit ? WINVM_PTES_ZAP : winvm_change_ptes(alloc, first, stop, c->prot);
 	ret = winvm_change_set(c, first, stop);
 	if (ret)
 		winvm_ps_restore(&alloc->pages, c->snap);
@@ -89,11 +130,14 @@ out:
 	mutex_unlock(&alloc->state_lock);
 	if (ret)
 		return ret;
-	if (zap)
-		winvm_zap(alloc, c->start, c->end);
 	c->exec_ok = winvm_exec_matches(wmm->mm, alloc, c->start, c->end,
 					winvm_prot_is_exec(c->prot));
 	c->make_cow = alloc->section && !alloc->cow_file && winvm_prot_is_copy(c->prot);
+	/* The surgery in winvm_change_end() replaces the VMAs, and their PTEs. */
+	if (c->exec_ok)
+		winvm_change_fix_ptes(c, fix);
+	else if (fix != WINVM_PTES_KEEP)
+		winvm_zap(alloc, c->start, c->end);
 	return 0;
 }
 

@@ -43,4 +43,11 @@ static inline unsigned long winvm_get_unmapped_area(struct mm_struct *mm, unsign
 #endif
 }
 
+/* Write permission for a PTE (6.6+ wants the VMA, for shadow stacks). */
+#ifdef WINVM_HAVE_PTE_MKWRITE_NOVMA
+#define winvm_pte_mkwrite(pte)		pte_mkwrite_novma(pte)
+#else
+#define winvm_pte_mkwrite(pte)		pte_mkwrite(pte)
+#endif
+
 #endif /* WINVM_COMPAT_H */

@@ -112,6 +112,18 @@ bool winvm_prot_narrows(u32 from, u32 to)
 	       (from & WINVM_PS_COPIED);
 }
 
+/*
+ * Of the changes that narrow, does this one take reads away too?  One that
+ * only takes write away can leave the PTEs in place, write-protected
+ * (T-WP).  A copied page's PTE maps another file's page: it must go.
+ */
+bool winvm_prot_narrows_read(u32 from, u32 to)
+{
+	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
+		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
+	       (from & WINVM_PS_COPIED);
+}
+
 /* A write-copy page this view has copied reports its own read-write value. */
 u32 winvm_prot_copied(u32 prot)
 {

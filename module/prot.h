@@ -25,6 +25,7 @@ bool winvm_prot_is_copy(u32 prot);
 bool winvm_prot_writes(u32 prot);
 bool winvm_prot_allows(u32 prot, u32 access);
 bool winvm_prot_narrows(u32 from, u32 to);
+bool winvm_prot_narrows_read(u32 from, u32 to);
 u32 winvm_prot_copied(u32 prot);
 u32 winvm_prot_state(u32 prot);
 

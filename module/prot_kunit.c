@@ -126,6 +126,13 @@ static void prot_test_narrows(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RO, NA));
 	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW, RW | GUARD));
 	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows(c | RW | WINVM_PS_COPIED, RW));
+	/* Only write goes: the PTEs may stay, write-protected (T-WP). */
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows_read(c | RW, RO));
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows_read(c | XRW, XR));
+	KUNIT_EXPECT_FALSE(test, winvm_prot_narrows_read(c | XRW, RO));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows_read(c | RW, NA));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows_read(c | RO, RO | GUARD));
+	KUNIT_EXPECT_TRUE(test, winvm_prot_narrows_read(c | RW | WINVM_PS_COPIED, RO));
 }
 
 /* FILE_MAP_* to the view's protection and the section rights it needs. */

@@ -101,28 +101,6 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 	return start < end && winvm_alloc_mapped_end(mm, alloc, start) >= end;
 }
 
-/*
- * The mapping whose i_mmap lists @alloc's VMAs: that of the file they
- * really map.  An overlayfs file's own mapping has no VMAs in it, the real
- * file's has ours.
- */
-static struct address_space *winvm_vma_mapping(struct winvm_alloc *alloc)
-{
-	return (alloc->data ? alloc->data : alloc->shm)->f_mapping;
-}
-
-/*
- * Drop the PTEs of [start, end) in every view of the pages, so the next
- * access goes through ->fault again.  Lossless: the data stays in shmem.
- */
-void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
-{
-	mmap_assert_locked(alloc->wmm->mm);
-	unmap_mapping_range(winvm_vma_mapping(alloc),
-			    (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
-			    end - start, 1);
-}
-
 /* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {

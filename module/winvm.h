@@ -29,7 +29,8 @@
  *   cow.c            write-copy: private copies of a view's pages
  *   fault.c          ->fault, ->page_mkwrite and the fault records
  *   vmops.c          the mapper files' ->mmap and winvm's vm_ops
- *   vma.c            VMA lookup, mapping, unmapping, zapping, splitting
+ *   vma.c            VMA lookup, mapping, unmapping, splitting
+ *   pte.c            PTEs of a range: dropped, write-protected, made writable
  *   exec.c           VMAs split and merged by execute class
  *   place.c          where new allocations and views go
  *   change.c         the one commit/protect path, with undo
@@ -313,12 +314,16 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 			unsigned long start, unsigned long end);
 int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
-void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed);
 void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tail,
 			      unsigned long at);
+
+/* pte.c */
+void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
+void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
+void winvm_mkwrite(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 
 /* exec.c */
 int winvm_remap_all(struct winvm_mm *wmm, struct winvm_alloc *alloc);

@@ -4,6 +4,9 @@
  * enforcement of page protections.
  * Rule numbers (R<n>) refer to docs/windows-rules.md, sections 1.4, 1.7.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "winvm_test.h"
 
 /* Rules R48-R50: invalid protections fail and change nothing. */
@@ -365,6 +368,128 @@ TEST_F_TIMEOUT(winvm, alternating_protections_10000_pages, 300)
 	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RW));
 	ASSERT_VQ(self->fd, a, a, a, RW, n * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
 	ASSERT_GE(4, wv_maps_lines(a, a + n * WV_PAGE));
+}
+
+/*
+ * T-WP: READWRITE -> READONLY of private memory write-protects the PTEs in
+ * place and READONLY -> READWRITE makes them writable in place.  Each page
+ * goes through every transition several times, written, read and written
+ * again, and every write that the protection refuses must fault: none may
+ * slip through a PTE left writable, by the CPU or by the kernel.
+ */
+TEST_F(winvm, in_place_protection_changes_hold)
+{
+	const uint64_t n = 64;
+	int pfd[2], round;
+	uint64_t a, i;
+	char buf[64];
+
+	a = wv_must_alloc(self->fd, 0, n * WV_PAGE, RESERVE | COMMIT, RW);
+	ASSERT_EQ(0, pipe(pfd));
+	memset(buf, 0x5a, sizeof(buf));
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < n; i++)
+			*(volatile uint8_t *)PTR(a + i * WV_PAGE) = (uint8_t)(round + i);
+		ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RO));
+		wv_fault_reset();
+		for (i = 0; i < n; i++) {
+			ASSERT_EQ((uint8_t)(round + i), *(volatile uint8_t *)PTR(a + i * WV_PAGE));
+			ASSERT_FALSE(wv_try_write(PTR(a + i * WV_PAGE + 1), 1)) TH_LOG("page %" PRIu64, i);
+		}
+		ASSERT_EQ(n, wv_fault.count);
+		/* Kernel-mode writes are refused as well (read(2) into the page). */
+		ASSERT_EQ((ssize_t)sizeof(buf), write(pfd[1], buf, sizeof(buf)));
+		ASSERT_EQ(-1, read(pfd[0], PTR(a + 3 * WV_PAGE), sizeof(buf)));
+		ASSERT_EQ(EFAULT, errno);
+		ASSERT_EQ((ssize_t)sizeof(buf), read(pfd[0], buf, sizeof(buf)));
+		ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RW));
+		wv_fault_reset();
+		for (i = 0; i < n; i++)
+			ASSERT_TRUE(wv_try_write(PTR(a + i * WV_PAGE + 1), 2));
+		ASSERT_EQ(0, wv_fault.count);
+		/* Half of it no-access: those PTEs go, the others stay writable. */
+		ASSERT_OK(wv_protect_at(self->fd, a, n / 2 * WV_PAGE, NOACCESS));
+		wv_fault_reset();
+		ASSERT_FALSE(wv_try_read(PTR(a), NULL));
+		ASSERT_TRUE(wv_try_write(PTR(a + n / 2 * WV_PAGE), 3));
+		ASSERT_EQ(1, wv_fault.count);
+		ASSERT_OK(wv_protect_at(self->fd, a, n / 2 * WV_PAGE, RW));
+	}
+	ASSERT_VQ(self->fd, a, a, a, RW, n * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
+	close(pfd[0]);
+	close(pfd[1]);
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+}
+
+/*
+ * T-WP: when MEM_PROTECT to READONLY returns, a thread that was writing
+ * the page on another CPU the whole time can write no more: the in-place
+ * write-protect flushed every TLB that still allowed the write.
+ */
+struct wp_writer {
+	volatile uint64_t *word;
+	atomic_int started;
+};
+
+static void *wp_write_forever(void *arg)
+{
+	struct wp_writer *w = arg;
+
+	atomic_store(&w->started, 1);
+	for (;;)
+		(*w->word)++;
+	return NULL;
+}
+
+static void wp_park(int sig)
+{
+	(void)sig;
+	for (;;)
+		pause();
+}
+
+static int wp_child(uint64_t a, int fd)
+{
+	struct wp_writer w = { .word = PTR(a) };
+	uint64_t v1, v2;
+	pthread_t t;
+	int fails = 0;
+
+	/* The refused write parks the writer for good. */
+	signal(SIGSEGV, wp_park);
+	CHILD_CHECK(fails, !pthread_create(&t, NULL, wp_write_forever, &w));
+	while (!atomic_load(&w.started))
+		;
+	usleep(2000);
+	CHILD_CHECK(fails, wv_protect_at(fd, a, WV_PAGE, RO) == ST_OK);
+	v1 = *w.word;
+	usleep(20000);
+	v2 = *w.word;
+	CHILD_CHECK(fails, v1 == v2);
+	if (v1 != v2)
+		fprintf(stderr, "# child: %" PRIu64 " writes after MEM_PROTECT\n", v2 - v1);
+	return fails;
+}
+
+TEST_F(winvm, readonly_stops_a_running_writer)
+{
+	int round;
+	pid_t pid;
+
+	for (round = 0; round < 10; round++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			/* The child's own context: a context belongs to one mm. */
+			int fd = open(WV_DEV, O_RDWR | O_CLOEXEC);
+			uint64_t a = 0, size = WV_PAGE;
+
+			if (fd < 0 || wv_alloc(fd, &a, &size, 0, RESERVE | COMMIT, RW) != ST_OK)
+				_exit(1);
+			_exit(wp_child(a, fd));
+		}
+		ASSERT_EQ(0, wv_wait(pid)) TH_LOG("round %d", round);
+	}
 }
 
 /* The cases below run on every memory kind (WV_KIND_FIXTURE). */
