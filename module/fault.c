@@ -93,9 +93,29 @@ static bool winvm_faults_room(struct winvm_mm *wmm)
 	return atomic_long_read(&wmm->nfaults) < READ_ONCE(wmm->faults_cap);
 }
 
+/* Fill a thread's record; xa_lock keeps the pruner from freeing it meanwhile. */
+static bool winvm_refill_fault(struct winvm_mm *wmm, unsigned long tid, unsigned long addr,
+			       u32 access, u32 status)
+{
+	struct winvm_fault_rec *rec;
+
+	xa_lock(&wmm->faults);
+	rec = xa_load(&wmm->faults, tid);
+	if (rec) {
+		rec->address = addr;
+		rec->access = access;
+		rec->status = status;
+	}
+	xa_unlock(&wmm->faults);
+	return rec;
+}
+
 /*
  * Remember what the faulting thread hit, so its SIGSEGV handler can ask.
- * Best effort: without memory the handler sees a plain access violation.
+ * A thread's record is allocated at its first fault and then reused (an
+ * empty one has status 0), so a guard hit or an access violation costs no
+ * allocation.  Best effort: without memory the handler sees a plain
+ * access violation.
  */
 static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
 			       u32 access, u32 status)
@@ -103,7 +123,7 @@ static void winvm_record_fault(struct winvm_mm *wmm, unsigned long addr,
 	unsigned long tid = task_pid_nr(current);
 	struct winvm_fault_rec *rec, *old;
 
-	if (!xa_load(&wmm->faults, tid) && !winvm_faults_room(wmm))
+	if (winvm_refill_fault(wmm, tid, addr, access, status) || !winvm_faults_room(wmm))
 		return;
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
 	if (!rec)
@@ -234,16 +254,22 @@ u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_fault_info_args *args = arg;
 	struct winvm_fault_rec *rec;
+	u32 status = 0;
 
 	if (winvm_args_reserved(args))
 		return WINVM_STATUS_INVALID_PARAMETER;
-	rec = xa_erase(&wmm->faults, task_pid_nr(current));
-	if (!rec)
+	/* Taken, not freed: the thread's next fault reuses the record. */
+	xa_lock(&wmm->faults);
+	rec = xa_load(&wmm->faults, task_pid_nr(current));
+	if (rec && rec->status) {
+		args->address = rec->address;
+		args->access = rec->access;
+		status = rec->status;
+		rec->status = 0;
+	}
+	xa_unlock(&wmm->faults);
+	if (!status)
 		return WINVM_STATUS_NOT_FOUND;
-	atomic_long_dec(&wmm->nfaults);
-	args->address = rec->address;
-	args->access = rec->access;
-	args->fault_status = rec->status;
-	kfree(rec);
+	args->fault_status = status;
 	return WINVM_STATUS_SUCCESS;
 }
