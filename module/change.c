@@ -117,6 +117,7 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 
 	lockdep_assert_held(&wmm->op_lock);
 	mmap_assert_write_locked(wmm->mm);
+	winvm_lock_vmas(alloc, c->start, c->end);
 	kref_get(&alloc->ref);
 	mutex_lock(&alloc->state_lock);
 	c->snap = winvm_ps_save(&alloc->pages, first, stop);
@@ -154,7 +155,15 @@ static int winvm_view_make_cow(struct winvm_mm *wmm, struct winvm_alloc *alloc)
 	if (IS_ERR(cow))
 		return PTR_ERR(cow);
 	mmap_write_lock(wmm->mm);
+	winvm_lock_vmas(alloc, alloc->base, alloc->base + alloc->size);
 	alloc->cow_file = cow;
+	/*
+	 * Between winvm_change_begin() and here a write to a page already
+	 * write-copy met no cow_file and mapped the section's page writable;
+	 * drop such PTEs, so the next write makes the copy (T-COW).
+	 */
+	if (had_write)
+		winvm_zap(alloc, alloc->base, alloc->base + alloc->size);
 	mmap_write_unlock(wmm->mm);
 	/* A view that could not write before needs VM_WRITE for its copies. */
 	return had_write ? 0 : winvm_remap_all(wmm, alloc);
@@ -166,6 +175,7 @@ static void winvm_change_undo(struct winvm_mm *wmm, struct winvm_change *c)
 	struct winvm_alloc *alloc = c->alloc;
 
 	mmap_write_lock(wmm->mm);
+	winvm_lock_vmas(alloc, c->start, c->end);
 	mutex_lock(&alloc->state_lock);
 	winvm_ps_restore(&alloc->pages, c->snap);
 	mutex_unlock(&alloc->state_lock);

@@ -23,7 +23,7 @@ static inline void winvm_vm_flags_clear(struct vm_area_struct *vma, unsigned lon
 }
 #endif
 
-/* Drop the PTEs of one VMA's range (mmap_lock held). */
+/* Drop the PTEs of one VMA's range (mmap_lock or the VMA's lock held). */
 static inline void winvm_zap_vma(struct vm_area_struct *vma, unsigned long addr,
 				 unsigned long len)
 {
@@ -40,6 +40,34 @@ static inline unsigned long winvm_get_unmapped_area(struct mm_struct *mm, unsign
 	return mm_get_unmapped_area(mm, NULL, 0, len, 0, 0);
 #else
 	return mm->get_unmapped_area(NULL, 0, len, 0, 0);
+#endif
+}
+
+/*
+ * ->fault and ->page_mkwrite run under mmap_lock or, with per-VMA locks
+ * (6.4+), under the VMA's own lock alone.  (->page_mkwrite cannot tell
+ * which: the core rewrites vmf->flags before calling it.)
+ */
+static inline void winvm_assert_fault_locked(struct vm_area_struct *vma)
+{
+#ifdef CONFIG_PER_VMA_LOCK
+	lockdep_assert(rwsem_is_locked(&vma->vm_mm->mmap_lock) ||
+		       rwsem_is_locked(&vma->vm_lock->lock));
+#else
+	mmap_assert_locked(vma->vm_mm);
+#endif
+}
+
+/*
+ * Keep faults that run under the VMA's own lock out of @vma until
+ * mmap_lock (held for writing) is released, waiting for those under way.
+ */
+static inline void winvm_vma_start_write(struct vm_area_struct *vma)
+{
+#ifdef WINVM_HAVE_VMA_START_WRITE
+	vma_start_write(vma);
+#else
+	mmap_assert_write_locked(vma->vm_mm);
 #endif
 }
 

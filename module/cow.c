@@ -35,7 +35,6 @@ static struct page *winvm_section_page(struct winvm_alloc *alloc, pgoff_t idx)
 	struct file *file = alloc->data;
 	struct address_space *mapping;
 
-	mmap_assert_locked(alloc->wmm->mm);
 	if (!file || idx >= DIV_ROUND_UP(alloc->section->size, PAGE_SIZE))
 		return ERR_PTR(-EFAULT);
 	mapping = file->f_mapping;

@@ -10,6 +10,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "winvm.h"
 
 /*
@@ -189,9 +190,11 @@ static vm_fault_t winvm_fault_decide(struct vm_fault *vmf, struct winvm_alloc *a
 
 /*
  * The PTE is absent: decide reserved / no-access / guard / allowed.  The
- * core holds mmap_lock around ->fault (our VMAs have no ->map_pages, so on
- * 6.12 a fault under the per-VMA lock alone is retried under mmap_lock),
- * and the design depends on it: state changes take it for writing.
+ * core holds mmap_lock around ->fault, or on 6.4+ only the VMA's own lock
+ * (winvm's VMAs have ->map_pages, see vmops.c).  The design depends on
+ * state changes keeping faults out: they hold mmap_lock for writing and
+ * write-lock the VMAs they touch (winvm_lock_vmas()), so the decision
+ * here and the PTE the core then installs see one state.
  */
 vm_fault_t winvm_fault(struct vm_fault *vmf)
 {
@@ -202,7 +205,7 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	pgoff_t next;
 	u32 st, status;
 
-	mmap_assert_locked(vma->vm_mm);
+	winvm_assert_fault_locked(vma);
 	if (winvm_vma_stray(vma, alloc))
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&alloc->state_lock);
@@ -231,7 +234,7 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	pgoff_t next;
 	u32 st;
 
-	mmap_assert_locked(vmf->vma->vm_mm);
+	winvm_assert_fault_locked(vmf->vma);
 	if (winvm_vma_stray(vmf->vma, alloc))
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&alloc->state_lock);

@@ -120,8 +120,9 @@ int winvm_probe_begin(struct winvm_probe *p, struct file *file, unsigned long ad
  * Unmap the probe, unless winvm's VMA replaced it already or (in a racing
  * thread of the caller's own) something else did: only a VMA that still
  * looks like the probe goes.  @ours: the vm_ops of the VMA that may have
- * replaced it (NULL if none will), passed in so that this file needs
- * nothing from the files that map.
+ * replaced it (NULL if none will; compared by ->fault, which every flavour
+ * of winvm's vm_ops shares), passed in so that this file needs nothing
+ * from the files that map.
  */
 void winvm_probe_end(struct winvm_probe *p, const struct vm_operations_struct *ours)
 {
@@ -136,7 +137,7 @@ void winvm_probe_end(struct winvm_probe *p, const struct vm_operations_struct *o
 	vma = vma_lookup(mm, p->addr);
 	/* (It may have merged with a neighbouring mapping of the same file.) */
 	if (vma && vma->vm_end >= p->addr + PAGE_ALIGN(p->len) &&
-	    (!ours || vma->vm_ops != ours) && vma->vm_file) {
+	    (!ours || !vma->vm_ops || vma->vm_ops->fault != ours->fault) && vma->vm_file) {
 		inode = file_inode(vma->vm_file);
 		probe = inode == p->inode || inode == p->real;
 	}

@@ -156,6 +156,7 @@ static u32 winvm_reset(struct winvm_mm *wmm, struct winvm_alloc_args *args,
 		goto out_unlock;
 	kref_get(&alloc->ref);
 	if (!alloc->section) {
+		winvm_lock_vmas(alloc, start, end);
 		mutex_lock(&alloc->state_lock);
 		ret = winvm_reset_mark(alloc, winvm_pgoff(alloc, start),
 				       winvm_pgoff(alloc, end) - 1, undo, &seen);
@@ -292,6 +293,7 @@ static int winvm_decommit(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	int ret;
 
 	mmap_assert_write_locked(wmm->mm);
+	winvm_lock_vmas(alloc, start, end);
 	mutex_lock(&alloc->state_lock);
 	ret = winvm_ps_set(&alloc->pages, winvm_pgoff(alloc, start),
 			   winvm_pgoff(alloc, end) - 1, 0);

@@ -3,8 +3,8 @@
  * What a protection change does to the PTEs already there: drop them,
  * take write away in place, or grant write in place.  Which one a change
  * needs is change.c's decision (docs/threat-model.md, T-WP); this file
- * only does it, always with mmap_lock held so no fault runs beside it
- * (winvm's faults always run under mmap_lock, see fault.c).
+ * only does it, with mmap_lock held for writing and the range's VMAs
+ * write-locked (winvm_lock_vmas()), so no fault runs beside it.
  */
 
 #include <linux/mm.h>
@@ -55,6 +55,7 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 	struct address_space *mapping = alloc->shm->f_mapping;
 	pgoff_t idx = winvm_pgoff(alloc, start), last = winvm_pgoff(alloc, end) - 1;
 	struct folio_batch fbatch;
+	bool unmapped = false;
 	struct folio *folio;
 	unsigned int i;
 
@@ -65,13 +66,26 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 			folio = fbatch.folios[i];
 			folio_lock(folio);
 			/* (Truncated meanwhile: then it is mapped nowhere.) */
-			if (folio->mapping == mapping && folio_mkclean(folio))
-				folio_mark_dirty(folio);
+			if (folio->mapping == mapping) {
+				if (!folio_mapped(folio))
+					unmapped = true;
+				else if (folio_mkclean(folio))
+					folio_mark_dirty(folio);
+			}
 			folio_unlock(folio);
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
+	/*
+	 * A resident folio mapped nowhere may have just been unmapped by
+	 * reclaim with its TLB flush deferred (TTU_BATCH_FLUSH), so another
+	 * CPU may still write it through a stale entry; folio_mkclean() sees
+	 * no mapping and cannot help.  The zap flushes what is pending for the
+	 * mm (flush_tlb_batched_pending() in zap_pte_range()).
+	 */
+	if (unmapped)
+		winvm_zap(alloc, start, end);
 }
 
 struct winvm_mkwrite {
@@ -97,8 +111,8 @@ static int winvm_pte_grant_write(pte_t *ptep, unsigned long addr, void *data)
  * do not each take a write fault.  Safe without a TLB flush: a stale
  * read-only entry only causes a spurious fault, which the core resolves.
  * Only the page tables that exist are walked, under their PTE locks.
- * winvm's own tmpfs is mounted huge=never, so there is no PMD mapping
- * here for the walk to stop at.
+ * winvm's own tmpfs is mounted huge=never and its VMAs are VM_NOHUGEPAGE,
+ * so there is no PMD mapping here for the walk to stop at.
  */
 void winvm_mkwrite(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
@@ -111,7 +125,13 @@ void winvm_mkwrite(struct winvm_alloc *alloc, unsigned long start, unsigned long
 		w.vma = find_vma(mm, addr);
 		if (!w.vma || w.vma->vm_start >= end)
 			break;
-		if (!winvm_vma_is(w.vma, alloc) || !(w.vma->vm_flags & VM_WRITE))
+		/*
+		 * Past MADV_HUGEPAGE (and root's shmem_enabled=force) a PMD
+		 * could map here, where the walk would WARN: leave such VMAs
+		 * to write faults.
+		 */
+		if (!winvm_vma_is(w.vma, alloc) || !(w.vma->vm_flags & VM_WRITE) ||
+		    !(w.vma->vm_flags & VM_NOHUGEPAGE))
 			continue;
 		apply_to_existing_page_range(mm, max(addr, w.vma->vm_start),
 					     min(end, w.vma->vm_end) - max(addr, w.vma->vm_start),

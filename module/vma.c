@@ -10,11 +10,18 @@
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 
+#include "compat.h"
 #include "winvm.h"
+
+/* Is @vma one of winvm's (either flavour of vm_ops, vmops.c)? */
+static bool winvm_vma_ours(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &winvm_vm_ops || vma->vm_ops == &winvm_vm_ops_mmap_lock;
+}
 
 bool winvm_vma_is(struct vm_area_struct *vma, struct winvm_alloc *alloc)
 {
-	return vma->vm_ops == &winvm_vm_ops && vma->vm_private_data == alloc;
+	return winvm_vma_ours(vma) && vma->vm_private_data == alloc;
 }
 
 /*
@@ -33,7 +40,7 @@ struct winvm_alloc *winvm_vma_alloc(struct vm_area_struct *vma, struct winvm_mm 
 {
 	struct winvm_alloc *alloc;
 
-	if (!vma || vma->vm_ops != &winvm_vm_ops)
+	if (!vma || !winvm_vma_ours(vma))
 		return NULL;
 	mmap_assert_locked(vma->vm_mm);
 	alloc = vma->vm_private_data;
@@ -77,6 +84,25 @@ int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		start = e;
 	}
 	return ret;
+}
+
+/*
+ * Before anything that a fault in [start, end) of @alloc reads changes:
+ * since winvm's VMAs have ->map_pages, faults may run under a VMA's own
+ * lock alone (6.4+), which mmap_lock held for writing does not keep out.
+ * Write-locking the VMAs waits for those under way and sends new ones to
+ * mmap_lock until it is released (fault.c).
+ */
+void winvm_lock_vmas(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = alloc->wmm->mm;
+	struct vm_area_struct *vma;
+
+	mmap_assert_write_locked(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end))
+		if (winvm_vma_is(vma, alloc))
+			winvm_vma_start_write(vma);
 }
 
 /* End of the run of @alloc's VMAs that starts at or before @addr. */
@@ -206,6 +232,8 @@ void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tai
 
 	lockdep_assert_held(&alloc->wmm->op_lock);
 	mmap_assert_write_locked(mm);
+	/* Faults in the tail read its states and vm_private_data: keep them out. */
+	winvm_lock_vmas(alloc, at, end);
 	mutex_lock(&alloc->state_lock);
 	/* Left-over entries past the new end would be harmless: ignore a failure. */
 	winvm_ps_set_nocap(&alloc->pages, winvm_pgoff(alloc, at), winvm_pgoff(alloc, end) - 1, 0);

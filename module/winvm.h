@@ -59,9 +59,13 @@
  *                         nests outside mmap_lock.
  *   mmap_lock             taken by the ioctls (write, for state changes
  *                         and zaps; read, for queries) and held by the
- *                         core around our vm_ops.  Our VMAs have no
- *                         ->map_pages, so on 6.12 faults never run under a
- *                         per-VMA lock only.
+ *                         core around our vm_ops, or (6.4+) instead:
+ *   the per-VMA lock      read-held around ->fault/->page_mkwrite of VMAs
+ *                         with ->map_pages (winvm_vm_ops, over backing
+ *                         files that have one).  Every state change
+ *                         write-locks the VMAs it affects under mmap_lock
+ *                         (winvm_lock_vmas()) before changing anything a
+ *                         fault reads.
  *   winvm_alloc->state_lock
  *                         mutex; protects the page-state tree and base,
  *                         size.  Taken in ->fault/->page_mkwrite (which may
@@ -188,7 +192,9 @@ struct winvm_alloc {
 	/*
 	 * mmap_lock (written under it for writing): the file the VMAs
 	 * really map once shm's ->mmap ran (overlayfs swaps in the real
-	 * file), set by the first mapping; and that file's vm_ops.
+	 * file), set by the first mapping; and that file's vm_ops (stored
+	 * again, with the same value, by each mapping, while faults under
+	 * other VMAs' locks read it).
 	 */
 	struct file *data;
 	const struct vm_operations_struct *shm_ops;
@@ -303,6 +309,7 @@ u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 /* vmops.c */
 extern const struct file_operations winvm_mapper_fops;
 extern const struct vm_operations_struct winvm_vm_ops;
+extern const struct vm_operations_struct winvm_vm_ops_mmap_lock;
 
 /* vma.c */
 bool winvm_vma_is(struct vm_area_struct *vma, struct winvm_alloc *alloc);
@@ -312,6 +319,7 @@ unsigned long winvm_alloc_mapped_end(struct mm_struct *mm, struct winvm_alloc *a
 				     unsigned long addr);
 bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 			unsigned long start, unsigned long end);
+void winvm_lock_vmas(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
 int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);

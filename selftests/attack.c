@@ -1166,26 +1166,39 @@ static void *steal_probe(void *arg)
 /*
  * This test's child has died of SIGSEGV a few times in full CI runs (about
  * one run in ten, never alone), with no kernel message and nothing counted
- * as made writable.  Until that is understood, a SIGSEGV here says where
- * it hit and in which thread, with the address space, so the log of the
- * next occurrence names the cause.  It still fails the test.
+ * as made writable; once (debug kernel) glibc first reported "stack
+ * smashing detected".  Until that is understood, a SIGSEGV or SIGABRT here
+ * says where it hit, in which thread, whether the stack-protector guard in
+ * the thread's TCB changed (a page of it replaced) or not (a stack written
+ * over), with the address space, so the log of the next occurrence names
+ * the cause.  It still fails the test.
  */
 static struct steal *steal_diag;
+static uint64_t steal_guard;	/* the stack-protector guard at the start */
+
+static uint64_t tcb_guard(void)
+{
+	uint64_t g;
+
+	/* x86-64 glibc keeps the stack-protector guard at %fs:0x28. */
+	__asm__ volatile("mov %%fs:0x28, %0" : "=r"(g));
+	return g;
+}
 
 static void steal_segv(int sig, siginfo_t *si, void *uc)
 {
-	char buf[256], m[4096];
+	char buf[320], m[4096];
 	uint64_t a = U64(si->si_addr);
 	ssize_t r;
 	int n, fd;
 
-	(void)sig;
 	(void)uc;
 	n = snprintf(buf, sizeof(buf),
-		     "#   [child %d] SIGSEGV code %d at 0x%" PRIx64 " in thread %ld%s\n",
-		     (int)getpid(), si->si_code, a, (long)syscall(SYS_gettid),
+		     "#   [child %d] signal %d code %d at 0x%" PRIx64 " in thread %ld%s, guard %s\n",
+		     (int)getpid(), sig, si->si_code, a, (long)syscall(SYS_gettid),
 		     a - steal_diag->far < steal_diag->len ? " (a stolen probe)" :
-		     a - steal_diag->at < steal_diag->len ? " (the view)" : "");
+		     a - steal_diag->at < steal_diag->len ? " (the view)" : "",
+		     tcb_guard() == steal_guard ? "intact" : "CHANGED");
 	if (write(2, buf, n) < 0)
 		_exit(70);
 	fd = open("/proc/self/maps", O_RDONLY);
@@ -1206,7 +1219,10 @@ static int steal_child(int sfd, double secs)
 	double end;
 
 	steal_diag = &st;
+	steal_guard = tcb_guard();
 	sigaction(SIGSEGV, &sa, NULL);
+	/* (A failed stack-protector check aborts.) */
+	sigaction(SIGABRT, &sa, NULL);
 	ctx = open(WV_DEV, O_RDWR | O_CLOEXEC);
 	CHILD_CHECK(fails, ctx >= 0);
 	/* Two free places: where the view goes, where a stolen probe goes. */

@@ -7,6 +7,9 @@
  * (EXECUTE_READWRITE) while its neighbours stay WRITECOPY.
  * Rule numbers (R<n>) refer to docs/windows-rules.md, section 1.9.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "winvm_test.h"
 
 #define V32(a)	(*(volatile uint32_t *)PTR(a))
@@ -149,6 +152,57 @@ TEST_F(winvm, cow_writecopy_protection_in_shared_view)
 	s = 0x1000;
 	ASSERT_NT(ST_OK, wv_protect(self->fd, &p, &s, RW, &old));
 	ASSERT_HEX(RW, old);
+}
+
+/*
+ * T-COW: READWRITE -> WRITECOPY while another thread keeps writing the
+ * page.  Once MEM_PROTECT has returned, the writer's stores must reach its
+ * private copy only: the section, seen through a second view, stops
+ * changing.  (Before the fix, a write between the state change and the
+ * view getting its copy file left a writable PTE to the section's page.)
+ */
+struct cow_writer {
+	volatile uint32_t *word;
+	atomic_int stop, started;
+};
+
+static void *cow_write_loop(void *arg)
+{
+	struct cow_writer *w = arg;
+	uint32_t n = 1;
+
+	atomic_store(&w->started, 1);
+	while (!atomic_load(&w->stop))
+		*w->word = n++;
+	return NULL;
+}
+
+TEST_F(winvm, cow_writer_across_writecopy_change)
+{
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		int sfd = wv_must_section(self->fd, 0x1000, RW, 0);
+		uint64_t v = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+		uint64_t o = wv_must_map(self->fd, sfd, MAP_W, 0, 0);
+		struct cow_writer w = { .word = PTR(v) };
+		uint32_t before;
+		pthread_t t;
+
+		ASSERT_EQ(0, pthread_create(&t, NULL, cow_write_loop, &w));
+		while (!atomic_load(&w.started))
+			;
+		usleep(1000);
+		ASSERT_OK(wv_protect_at(self->fd, v, 0x1000, WCOPY));
+		before = V32(o);
+		usleep(10000);
+		ASSERT_HEX(before, V32(o)) TH_LOG("round %d: the section changed", round);
+		atomic_store(&w.stop, 1);
+		pthread_join(t, NULL);
+		ASSERT_OK(wv_unmap(self->fd, v));
+		ASSERT_OK(wv_unmap(self->fd, o));
+		close(sfd);
+	}
 }
 
 /* Rule R114: EXECUTE_WRITECOPY plus a write gives EXECUTE_READWRITE. */
