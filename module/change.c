@@ -98,7 +98,8 @@ static void winvm_change_fix_ptes(struct winvm_change *c, enum winvm_pte_fix fix
 		winvm_wrprotect(alloc, c->start, c->end);
 		break;
 	case WINVM_PTES_KEEP:
-		if (!alloc->section && winvm_prot_allows(c->prot, WINVM_EXCEPTION_WRITE_FAULT))
+		if (!c->commit && !alloc->section &&
+		    winvm_prot_allows(c->prot, WINVM_EXCEPTION_WRITE_FAULT))
 			winvm_mkwrite(alloc, c->start, c->end);
 		break;
 	}
@@ -123,7 +124,8 @@ int winvm_change_begin(struct winvm_mm *wmm, struct winvm_change *c)
 	c->snap = winvm_ps_save(&alloc->pages, first, stop);
 	if (!c->snap)
 		goto out;
-	fix = c->commit ? WINVM_PTES_ZAP : winvm_change_ptes(alloc, first, stop, c->prot);
+	/* (Reserved pages have no PTEs: only committed ones can need a fix.) */
+	fix = winvm_change_ptes(alloc, first, stop, c->prot);
 	ret = winvm_change_set(c, first, stop);
 	if (ret)
 		winvm_ps_restore(&alloc->pages, c->snap);

@@ -302,6 +302,24 @@ static int winvm_decommit(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 }
 
 /*
+ * Free a decommitted range's memory.  The hole punch also drops the PTEs;
+ * if it fails they must go all the same, since reserved pages never have
+ * PTEs (change.c relies on it: a commit does not zap).
+ */
+static int winvm_decommit_punch(struct winvm_mm *wmm, struct winvm_alloc *alloc,
+				unsigned long start, unsigned long end)
+{
+	int ret = winvm_punch(alloc, start, end);
+
+	if (ret) {
+		mmap_write_lock(wmm->mm);
+		winvm_zap(alloc, start, end);
+		mmap_write_unlock(wmm->mm);
+	}
+	return ret;
+}
+
+/*
  * The range NtFreeVirtualMemory acts on (R30-R42): the whole allocation
  * for size 0 (only from its base), else the pages touched, inside it.
  */
@@ -354,7 +372,7 @@ u32 winvm_mem_free(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	if (args->type == WINVM_MEM_RELEASE)
 		ret = winvm_release(wmm, alloc, start, end);
 	else if (!ret)	/* The pages are unreachable now; drop their memory. */
-		ret = winvm_punch(alloc, start, end);
+		ret = winvm_decommit_punch(wmm, alloc, start, end);
 	/* A whole-allocation decommit reports size 0 (R35). */
 	if (args->type == WINVM_MEM_DECOMMIT && !size)
 		end = start;

@@ -126,7 +126,10 @@ build_module() {	# <kernel name> <KDIR>
 DKMS_VER=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/dkms.conf")
 
 # Register the current tree with DKMS and build it for both Debian kernels,
-# never installing it: the host kernel is not one we test.
+# never installing it: the host kernel is not one we test.  The 6.12 build
+# is kept for the 6.12 guest and the registration removed again, so that a
+# later kernel-headers install on this host does not autoinstall (dkms.conf
+# says AUTOINSTALL, for users) a test build.
 dkms_build_all() {
 	local src=/usr/src/winvm-$DKMS_VER kv log rc=0 st
 	# Captured, not piped into grep -q: with pipefail an early grep exit
@@ -158,6 +161,11 @@ dkms_build_all() {
 			rc=1
 		fi
 	done
+	mkdir -p "$B/mod"
+	rm -f "$B/mod/dkms-winvm.ko"
+	dkms_ko "$(debver 6.12)" "$B/mod/dkms-winvm.ko" || rc=1
+	$SUDO dkms remove -m winvm -v "$DKMS_VER" --all >/dev/null 2>&1 || rc=1
+	$SUDO rm -rf "$src"
 	return $rc
 }
 
@@ -385,7 +393,7 @@ run_kernel() {	# <kernel name>
 	ko=$B/mod/$k/winvm.ko
 	if [ $dkms = 1 ] && [ "$k" = 6.12 ]; then
 		ko=$B/mod/dkms-winvm.ko
-		dkms_ko "$(debver 6.12)" "$ko" || { kernel_failed "$k" "no DKMS-built module"; return; }
+		[ -s "$ko" ] || { kernel_failed "$k" "no DKMS-built module"; return; }
 		echo "[$k] using the DKMS-built module"
 	fi
 	if [ "$k" = debug ]; then limit=${VMTEST_TIMEOUT:-1500}; else limit=${VMTEST_TIMEOUT:-600}; fi
