@@ -6,6 +6,8 @@
  */
 
 #include <linux/file.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
 #include <linux/slab.h>
 
 #include "winvm.h"
@@ -32,19 +34,25 @@ static struct winvm_alloc *winvm_alloc_new(struct winvm_mm *wmm, struct file *sh
 	return alloc;
 }
 
-/* Private memory of @size bytes, all reserved. */
+/*
+ * Private memory of @size bytes, all reserved, at its own range of the
+ * process's shmem file, which starts at *off.
+ */
 struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
-				       u32 protect)
+				       u32 protect, u64 *off)
 {
 	struct winvm_alloc *alloc;
-	struct file *shm;
+	int ret;
 
-	shm = winvm_shmem_file("winvm", size);
-	if (IS_ERR(shm))
-		return ERR_CAST(shm);
-	alloc = winvm_alloc_new(wmm, shm, protect);
-	if (IS_ERR(alloc))
+	ret = winvm_shm_reserve(wmm, size, off);
+	if (ret)
+		return ERR_PTR(ret);
+	alloc = winvm_alloc_new(wmm, get_file(wmm->shm), protect);
+	if (IS_ERR(alloc)) {
+		winvm_shm_unreserve(wmm, size, *off);
 		return alloc;
+	}
+	atomic_inc(&wmm->nprivate);
 	alloc->size = size;
 	alloc->cache_attr = protect & (WINVM_PAGE_NOCACHE | WINVM_PAGE_WRITECOMBINE);
 	return alloc;
@@ -96,10 +104,28 @@ struct file *winvm_cow_file(struct winvm_section *sec)
 	return winvm_shmem_file("winvm-copy", PAGE_ALIGN(sec->size));
 }
 
-static void winvm_alloc_release(struct kref *ref)
+/*
+ * The mm is gone and with it the last private allocation: nothing can
+ * make another (ioctls come only from the mm), so the process's shmem file
+ * goes now rather than with the winvm_mm, which an fd kept elsewhere may
+ * hold for long.
+ */
+static void winvm_alloc_unaccount(struct winvm_alloc *alloc)
 {
-	struct winvm_alloc *alloc = container_of(ref, struct winvm_alloc, ref);
+	struct winvm_mm *wmm = alloc->wmm;
+	struct file *shm;
 
+	if (alloc->section || !atomic_dec_and_test(&wmm->nprivate) ||
+	    atomic_read(&wmm->mm->mm_users))
+		return;
+	shm = xchg(&wmm->shm, NULL);
+	if (shm)
+		fput(shm);
+}
+
+static void winvm_alloc_free(struct winvm_alloc *alloc)
+{
+	winvm_alloc_unaccount(alloc);
 	winvm_ps_destroy(&alloc->pages);
 	fput(alloc->shm);
 	if (alloc->data)
@@ -112,9 +138,57 @@ static void winvm_alloc_release(struct kref *ref)
 	kfree(alloc);
 }
 
+/*
+ * The pages of private memory outlive its last VMA in the process's
+ * shmem file (wmm.c) unless punched out: MEM_RELEASE does that itself;
+ * after a native munmap (or a failed mapping) it is done here.  At exit
+ * the whole file goes anyway.
+ */
+static bool winvm_alloc_holds_pages(struct winvm_alloc *alloc)
+{
+	return !alloc->section && alloc->data && !alloc->punched &&
+	       atomic_read(&alloc->wmm->mm->mm_users);
+}
+
+static struct workqueue_struct *winvm_free_wq;
+
+/* Out of line: the last put may come from ->close, under mmap_lock. */
+static void winvm_alloc_free_work(struct work_struct *work)
+{
+	struct winvm_alloc *alloc = container_of(work, struct winvm_alloc, free_work);
+
+	vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (loff_t)winvm_pgoff(alloc, alloc->base) << PAGE_SHIFT, alloc->size);
+	winvm_alloc_free(alloc);
+}
+
+static void winvm_alloc_release(struct kref *ref)
+{
+	struct winvm_alloc *alloc = container_of(ref, struct winvm_alloc, ref);
+
+	if (!winvm_alloc_holds_pages(alloc)) {
+		winvm_alloc_free(alloc);
+		return;
+	}
+	INIT_WORK(&alloc->free_work, winvm_alloc_free_work);
+	queue_work(winvm_free_wq, &alloc->free_work);
+}
+
 void winvm_alloc_put(struct winvm_alloc *alloc)
 {
 	kref_put(&alloc->ref, winvm_alloc_release);
+}
+
+int winvm_alloc_init(void)
+{
+	winvm_free_wq = alloc_workqueue("winvm_free", WQ_UNBOUND, 0);
+	return winvm_free_wq ? 0 : -ENOMEM;
+}
+
+/* Every allocation is gone by now; waits for the last frees to finish. */
+void winvm_alloc_exit(void)
+{
+	destroy_workqueue(winvm_free_wq);
 }
 
 /*
@@ -141,6 +215,10 @@ struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigne
 	tail->size = end - at;
 	tail->cache_attr = alloc->cache_attr;
 	tail->type = alloc->type;
+	/* Its pages are @alloc's until winvm_alloc_split_commit(). */
+	tail->punched = true;
+	if (!tail->section)
+		atomic_inc(&tail->wmm->nprivate);
 
 	mutex_lock(&alloc->state_lock);
 	mutex_lock_nested(&tail->state_lock, SINGLE_DEPTH_NESTING);

@@ -189,15 +189,25 @@ static int __init winvm_init(void)
 
 	if (ret)
 		return ret;
+	ret = winvm_alloc_init();
+	if (ret)
+		goto err_mounts;
 	ret = misc_register(&winvm_misc);
 	if (ret)
-		winvm_mounts_exit();
+		goto err_alloc;
+	return 0;
+
+err_alloc:
+	winvm_alloc_exit();
+err_mounts:
+	winvm_mounts_exit();
 	return ret;
 }
 
 static void __exit winvm_exit(void)
 {
 	misc_deregister(&winvm_misc);
+	winvm_alloc_exit();
 	winvm_mounts_exit();
 }
 

@@ -48,24 +48,30 @@ static u32 winvm_alloc_fresh(struct winvm_mm *wmm, struct winvm_alloc_args *args
 	bool commit = args->type & WINVM_MEM_COMMIT;
 	bool exec = commit && winvm_prot_is_exec(args->protect);
 	struct winvm_alloc *alloc;
+	pgoff_t first;
 	int ret = 0;
+	u64 off;
 
-	alloc = winvm_alloc_create(wmm, len, args->protect);
+	alloc = winvm_alloc_create(wmm, len, args->protect, &off);
 	if (IS_ERR(alloc))
 		return WINVM_STATUS_NO_MEMORY;
+	first = off >> PAGE_SHIFT;
 	if (commit) {
 		mutex_lock(&alloc->state_lock);
-		ret = winvm_ps_set(&alloc->pages, 0, (len >> PAGE_SHIFT) - 1,
+		ret = winvm_ps_set(&alloc->pages, first, first + (len >> PAGE_SHIFT) - 1,
 				   winvm_prot_state(args->protect));
 		mutex_unlock(&alloc->state_lock);
 	}
 	if (!ret)
 		ret = winvm_alloc_place(wmm, alloc, addr, len, limit,
-					args->type & WINVM_MEM_TOP_DOWN, exec, 0);
+					args->type & WINVM_MEM_TOP_DOWN, exec, off);
 	if (!ret) {
 		args->address = alloc->base;
 		args->size = len;
 	}
+	/* Offsets that no VMA ever mapped may be handed out again. */
+	if (ret && !alloc->data)
+		winvm_shm_unreserve(wmm, len, off);
 	winvm_alloc_put(alloc);
 	return winvm_errno_status(ret);
 }
@@ -258,8 +264,12 @@ static int winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	ret = winvm_unmap_own(wmm, alloc, start, end);
 	if (ret)
 		goto out;
-	if (!head && !tail)
+	if (!head && !tail) {
+		/* No VMA left to fault pages back in: free them now, and once. */
+		if (!winvm_punch(alloc, start, end))
+			alloc->punched = true;
 		return 0;
+	}
 	/*
 	 * The range is gone: from here on the call has succeeded, whatever
 	 * else fails.  The shmem file lives on for the rest; free the released

@@ -239,6 +239,7 @@ void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tai
 	winvm_ps_set_nocap(&alloc->pages, winvm_pgoff(alloc, at), winvm_pgoff(alloc, end) - 1, 0);
 	alloc->size = at - alloc->base;
 	mutex_unlock(&alloc->state_lock);
+	tail->punched = false;
 
 	for (vma = find_vma(mm, at); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {

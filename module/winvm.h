@@ -90,6 +90,7 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/winvm.h>
 
@@ -125,6 +126,19 @@ struct winvm_mm {
 	atomic_long_t nfaults;		/* records in faults */
 	long faults_cap;		/* READ_ONCE/WRITE_ONCE: prune past this */
 	struct winvm_budget runs;	/* page-state runs of all allocations */
+	/*
+	 * op_lock: the one shmem file of all private allocations, made at the
+	 * first, and the next free offset in it.  Each allocation has its own
+	 * range of offsets, never used again (alloc.c).
+	 */
+	struct file *shm;
+	u64 shm_next;
+	/*
+	 * Private allocations alive; the last one to go after the mm died
+	 * drops shm (alloc.c), so a winvm_mm kept by an fd somewhere else
+	 * keeps no memory.
+	 */
+	atomic_t nprivate;
 };
 
 #define WINVM_FAULT_RECS_MIN	256	/* first limit of winvm_mm.faults (fault.c) */
@@ -210,6 +224,9 @@ struct winvm_alloc {
 	struct task_struct *surgeon;	/* op_lock; READ_ONCE in vm_ops: may split */
 	struct mutex state_lock;	/* see the lock order above */
 	struct winvm_pstate pages;	/* state_lock: shm page index -> state */
+	/* Private memory: its pages already gone from wmm->shm (op_lock). */
+	bool punched;
+	struct work_struct free_work;	/* the last put, when pages remain */
 };
 
 /* Are an argument struct's flags or reserved words, which must be 0, set? */
@@ -252,6 +269,8 @@ struct winvm_mm *winvm_mm_get(struct mm_struct *mm, const struct file_operations
 void winvm_mm_put(struct winvm_mm *wmm);
 struct file *winvm_new_file(const char *name, const struct file_operations *fops);
 struct file *winvm_shmem_file(const char *name, loff_t size);
+int winvm_shm_reserve(struct winvm_mm *wmm, unsigned long size, u64 *off);
+void winvm_shm_unreserve(struct winvm_mm *wmm, unsigned long size, u64 off);
 int winvm_mounts_init(void);
 void winvm_mounts_exit(void);
 
@@ -285,8 +304,10 @@ struct winvm_section *winvm_section_get(int fd, u32 *access);
 int winvm_handle_new(struct winvm_section *sec, u32 access, struct winvm_call *call, s32 *fd);
 
 /* alloc.c */
+int winvm_alloc_init(void);
+void winvm_alloc_exit(void);
 struct winvm_alloc *winvm_alloc_create(struct winvm_mm *wmm, unsigned long size,
-				       u32 protect);
+				       u32 protect, u64 *off);
 struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section *sec,
 				      u32 view_prot);
 struct file *winvm_cow_file(struct winvm_section *sec);

@@ -49,6 +49,8 @@ bool winvm_range_ok(u64 addr, u64 len)
 /* Free a winvm_mm that no fault record and no table entry refers to. */
 static void winvm_mm_free(struct winvm_mm *wmm)
 {
+	if (wmm->shm)
+		fput(wmm->shm);
 	fput(wmm->mapper);
 	fput(wmm->mapper_ro);
 	mmdrop(wmm->mm);
@@ -201,6 +203,48 @@ struct file *winvm_shmem_file(const char *name, loff_t size)
 {
 	/* VM_NORESERVE: pages are charged to the toucher's memcg as they appear. */
 	return shmem_file_setup_with_mnt(winvm_shm_mnt, name, size, VM_NORESERVE);
+}
+
+/*
+ * Room for @size bytes of private memory in @wmm's shmem file, made at the
+ * first call: *off is where they start.  One file per process instead of
+ * one per allocation saves an inode, dentry, file and LSM blob per
+ * reservation.  Offsets are handed out once and never again (but for the
+ * last one, if its allocation never got mapped), so no allocation ever
+ * sees another's pages.
+ */
+int winvm_shm_reserve(struct winvm_mm *wmm, unsigned long size, u64 *off)
+{
+	struct file *shm;
+
+	/* Offsets and user addresses share unsigned long arithmetic. */
+	BUILD_BUG_ON(BITS_PER_LONG < 64);
+	lockdep_assert_held(&wmm->op_lock);
+	size = round_up(size, WINVM_GRANULARITY);
+	/*
+	 * Used up (2^63 bytes of reservations): a new file.  Allocations
+	 * hold their own reference on the old one, which goes with the last.
+	 */
+	if (!wmm->shm || size > MAX_LFS_FILESIZE - wmm->shm_next) {
+		shm = winvm_shmem_file("winvm", MAX_LFS_FILESIZE);
+		if (IS_ERR(shm))
+			return PTR_ERR(shm);
+		if (wmm->shm)
+			fput(wmm->shm);
+		wmm->shm = shm;
+		wmm->shm_next = 0;
+	}
+	*off = wmm->shm_next;
+	wmm->shm_next += size;
+	return 0;
+}
+
+/* An allocation that was never placed gives its offsets back, if last. */
+void winvm_shm_unreserve(struct winvm_mm *wmm, unsigned long size, u64 off)
+{
+	lockdep_assert_held(&wmm->op_lock);
+	if (wmm->shm_next == off + round_up(size, WINVM_GRANULARITY))
+		wmm->shm_next = off;
 }
 
 static int winvm_fs_init_fs_context(struct fs_context *fc)

@@ -240,6 +240,27 @@ TEST_F(winvm, partial_release_splits_allocation)
 	ASSERT_VQ(self->fd, a, a, 0, 0, ANY, WINVM_MEM_FREE, NOACCESS, 0);
 }
 
+/*
+ * An inner MEM_RELEASE that the kernel refuses (here: the VMA is sealed,
+ * mseal(2), 6.10+) leaves the allocation whole, data and all.  The
+ * prepared tail shares the process's shmem file; it must not free the
+ * pages it never took over when it is dropped.
+ */
+TEST_F(winvm, refused_inner_release_keeps_the_data)
+{
+	uint64_t a = wv_must_alloc(self->fd, 0, 4 * WV_GRAN, RESERVE | COMMIT, RW), i;
+
+	memset(PTR(a), 0x5a, 4 * WV_GRAN);
+	if (syscall(462 /* mseal */, PTR(a), 4 * WV_GRAN, 0))
+		SKIP(return, "no mseal(2) here (%s)", strerror(errno));
+	ASSERT_NE((uint32_t)ST_OK, wv_free_at(self->fd, a + WV_GRAN, WV_GRAN, RELEASE));
+	/* (A wrongly queued punch would run from a work item: give it time.) */
+	usleep(300000);
+	for (i = 0; i < 4 * WV_GRAN; i += WV_PAGE)
+		ASSERT_EQ(0x5a, *(volatile uint8_t *)PTR(a + i)) TH_LOG("offset 0x%" PRIx64, i);
+	ASSERT_VQ(self->fd, a, a, a, RW, 4 * WV_GRAN, COMMIT, RW, WINVM_MEM_PRIVATE);
+}
+
 /* Partial release at the end of an allocation: the head stays intact. */
 TEST_F(winvm, partial_release_of_tail)
 {

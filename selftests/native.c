@@ -49,6 +49,57 @@ TEST_F(winvm, munmap_whole_allocation)
 	ASSERT_EQ(0u, *(volatile uint32_t *)PTR(a));
 }
 
+/* Shmem in /proc/meminfo, in kB (system-wide). */
+static long meminfo_shmem_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Shmem: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * Private allocations share one shmem file per process (module/wmm.c), so
+ * an allocation's pages do not die with a file of their own: MEM_RELEASE
+ * punches them out at once, a native munmap() soon after (a work item).
+ * Either way 32 MiB of touched pages must leave Shmem.
+ */
+TEST_F(winvm, released_memory_leaves_shmem)
+{
+	const uint64_t size = 32ULL << 20;
+	long before, touched, after = -1;
+	int how, i;
+
+	for (how = 0; how < 2; how++) {
+		uint64_t a = wv_must_alloc(self->fd, 0, size, RESERVE | COMMIT, RW);
+
+		memset(PTR(a), 0x5a, size);
+		touched = meminfo_shmem_kb();
+		if (how == 0) {
+			ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+		} else {
+			ASSERT_EQ(0, munmap(PTR(a), size));
+		}
+		/* (Polled: other tests' guests may move Shmem a little meanwhile.) */
+		for (i = 0; i < 100; i++) {
+			after = meminfo_shmem_kb();
+			if (touched - after >= (long)(size >> 10) * 3 / 4)
+				break;
+			usleep(50000);
+		}
+		before = touched - (long)(size >> 10);
+		TH_LOG("%s: Shmem %ld kB touched, %ld kB after (%d polls)",
+		       how ? "munmap" : "MEM_RELEASE", touched, after, i);
+		ASSERT_LE(after, before + (long)(size >> 10) / 4);
+	}
+}
+
 /* munmap() of part of an allocation is refused. */
 TEST_F(winvm, munmap_partial_refused)
 {
