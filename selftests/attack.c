@@ -1143,11 +1143,24 @@ struct steal {
 	atomic_long stolen, writable;
 };
 
+/* Static: a mapping made now could land in the gaps this test keeps free. */
+static uint8_t steal_altstack[2][65536];
+
+/* Handlers on a stack of their own: a thread whose stack broke still reports. */
+static void steal_altstack_on(int which)
+{
+	stack_t ss = { .ss_sp = steal_altstack[which], .ss_size = sizeof(steal_altstack[0]) };
+
+	sigaltstack(&ss, NULL);
+}
+
 static void *steal_probe(void *arg)
 {
 	struct steal *st = arg;
 	void *p;
 
+	steal_altstack_on(1);
+	CLOG("stealer thread %ld, stack near %p", (long)syscall(SYS_gettid), (void *)&p);
 	while (!atomic_load(&st->stop)) {
 		p = mremap(PTR(st->at), st->len, st->len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   PTR(st->far));
@@ -1210,7 +1223,7 @@ static void steal_segv(int sig, siginfo_t *si, void *uc)
 
 static int steal_child(int sfd, double secs)
 {
-	struct sigaction sa = { .sa_sigaction = steal_segv, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = { .sa_sigaction = steal_segv, .sa_flags = SA_SIGINFO | SA_ONSTACK };
 	struct steal st = { .len = REMAP_SECTION };
 	long maps = 0;
 	int fails = 0, ctx;
@@ -1233,6 +1246,9 @@ static int steal_child(int sfd, double secs)
 	st.at = (U64(hole) + WV_GRAN - 1) & ~(WV_GRAN - 1);
 	st.far = st.at + 2 * WV_GRAN;
 	munmap(PTR(st.at), WV_GRAN);
+	steal_altstack_on(0);
+	CLOG("main thread %ld, hole %p, view at 0x%" PRIx64 ", stolen probes to 0x%" PRIx64,
+	     (long)syscall(SYS_gettid), hole, st.at, st.far);
 	CHILD_CHECK(fails, !pthread_create(&t, NULL, steal_probe, &st));
 	for (end = now_s() + secs; now_s() < end; maps++)
 		if (wv_map_at(ctx, sfd, MAP_R, st.at, 0, 0) == ST_OK)
