@@ -150,6 +150,15 @@ static bool winvm_alloc_holds_pages(struct winvm_alloc *alloc)
 	       atomic_read(&alloc->wmm->mm->mm_users);
 }
 
+/* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
+int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+	lockdep_assert_not_held(&alloc->wmm->mm->mmap_lock);
+	return vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
+			     end - start);
+}
+
 static struct workqueue_struct *winvm_free_wq;
 
 /* Out of line: the last put may come from ->close, under mmap_lock. */
@@ -157,8 +166,7 @@ static void winvm_alloc_free_work(struct work_struct *work)
 {
 	struct winvm_alloc *alloc = container_of(work, struct winvm_alloc, free_work);
 
-	vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (loff_t)winvm_pgoff(alloc, alloc->base) << PAGE_SHIFT, alloc->size);
+	winvm_punch(alloc, alloc->base, alloc->base + alloc->size);
 	winvm_alloc_free(alloc);
 }
 

@@ -253,6 +253,46 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_SIGSEGV;
 }
 
+/* May fault-around map a page in state @st into @vma (read-only)? */
+static bool winvm_map_ok(struct vm_area_struct *vma, u32 st)
+{
+	return !(st & WINVM_PS_GUARD) && winvm_access_ok(st, WINVM_EXCEPTION_READ_FAULT) &&
+	       (!(vma->vm_flags & VM_EXEC) ||
+		winvm_access_ok(st, WINVM_EXCEPTION_EXECUTE_FAULT));
+}
+
+/*
+ * Fault-around, and what lets the core run ->fault and ->page_mkwrite
+ * under the VMA's own lock on 6.4+ (vmf_can_call_fault()): near a read
+ * fault, map the resident pages whose state allows every access the VMA's
+ * PTEs grant (read, and execute in an executable VMA), one run of equal
+ * state at a time, through the file's own ->map_pages.  Those PTEs are
+ * read-only (the VMA is write-notified), so a later write still asks
+ * ->page_mkwrite.  Views and write-copy leave every page to ->fault.
+ * The core may call this under rcu_read_lock() (6.12), where state_lock
+ * cannot be waited for: if it is busy, ->fault does the work.
+ */
+vm_fault_t winvm_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct winvm_alloc *alloc = vma->vm_private_data;
+	vm_fault_t ret = 0;
+	pgoff_t idx, next;
+	u32 st;
+
+	winvm_assert_fault_locked(vma);
+	if (alloc->section || !alloc->shm_ops->map_pages || winvm_vma_stray(vma, alloc) ||
+	    !mutex_trylock(&alloc->state_lock))
+		return 0;
+	for (idx = start; idx <= end; idx = next) {
+		st = winvm_ps_span(&alloc->pages, idx, end + 1, &next);
+		if (winvm_map_ok(vma, st))
+			ret |= alloc->shm_ops->map_pages(vmf, idx, next - 1);
+	}
+	mutex_unlock(&alloc->state_lock);
+	return ret;
+}
+
 u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_fault_info_args *args = arg;

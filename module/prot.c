@@ -94,6 +94,18 @@ bool winvm_prot_allows(u32 prot, u32 access)
 }
 
 /*
+ * Of the changes that narrow, does this one take reads away too?  One that
+ * only takes write away can leave the PTEs in place, write-protected
+ * (T-WP).  A copied page's PTE maps another file's page: it must go.
+ */
+bool winvm_prot_narrows_read(u32 from, u32 to)
+{
+	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
+		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
+	       (from & WINVM_PS_COPIED);
+}
+
+/*
  * Does going from page state @from to protection @to take away anything a
  * present PTE may grant?  Only then must PTEs go: widening needs nothing,
  * since absent or read-only (write-notified) PTEs fault into the handlers.
@@ -104,24 +116,10 @@ bool winvm_prot_allows(u32 prot, u32 access)
  */
 bool winvm_prot_narrows(u32 from, u32 to)
 {
-	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
-		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
+	return winvm_prot_narrows_read(from, to) ||
 	       (winvm_prot_allows(from, WINVM_EXCEPTION_WRITE_FAULT) &&
 		!winvm_prot_allows(to, WINVM_EXCEPTION_WRITE_FAULT)) ||
-	       (winvm_prot_writes(from) && !winvm_prot_writes(to)) ||
-	       (from & WINVM_PS_COPIED);
-}
-
-/*
- * Of the changes that narrow, does this one take reads away too?  One that
- * only takes write away can leave the PTEs in place, write-protected
- * (T-WP).  A copied page's PTE maps another file's page: it must go.
- */
-bool winvm_prot_narrows_read(u32 from, u32 to)
-{
-	return (winvm_prot_allows(from, WINVM_EXCEPTION_READ_FAULT) &&
-		!winvm_prot_allows(to, WINVM_EXCEPTION_READ_FAULT)) ||
-	       (from & WINVM_PS_COPIED);
+	       (winvm_prot_writes(from) && !winvm_prot_writes(to));
 }
 
 /* A write-copy page this view has copied reports its own read-write value. */

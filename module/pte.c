@@ -11,6 +11,7 @@
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/rmap.h>
+#include <linux/slab.h>
 
 #include "compat.h"
 #include "winvm.h"
@@ -38,28 +39,40 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 }
 
 /*
- * Take write away from every PTE of [start, end) of a private allocation
- * and keep the PTEs, so reads after READWRITE -> READONLY cost nothing and
- * the next write goes through ->page_mkwrite, which reads the new state.
- *
- * folio_mkclean() is the kernel's own write-protect: it walks every VMA
- * that maps the folio (here only the allocation's own), flushes the TLB,
- * tells MMU notifiers, and clears the PTE's dirty bit too, so that nothing
- * that trusts a dirty PTE (NUMA hinting on 6.12) makes it writable again
- * without ->page_mkwrite.  The folio keeps the dirt (folio_mark_dirty()).
- * With the folio locked no migration of it is under way, so no writable
- * migration entry can bring write back afterwards.
+ * Are the PTEs of [start, end) all small?  winvm's tmpfs is mounted
+ * huge=never and its VMAs are VM_NOHUGEPAGE; only MADV_HUGEPAGE (with
+ * root's shmem_enabled=force) could bring a PMD mapping, where the page
+ * walkers below would WARN.
  */
-void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+static bool winvm_ptes_small(struct winvm_alloc *alloc, unsigned long start,
+			     unsigned long end)
 {
-	struct address_space *mapping = alloc->shm->f_mapping;
-	pgoff_t idx = winvm_pgoff(alloc, start), last = winvm_pgoff(alloc, end) - 1;
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(alloc->wmm->mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(alloc->wmm->mm, vma->vm_end))
+		if (winvm_vma_is(vma, alloc) && !(vma->vm_flags & VM_NOHUGEPAGE))
+			return false;
+	return true;
+}
+
+/*
+ * Write-protect the resident folios of [idx, last] one by one with
+ * folio_mkclean(): the kernel's own per-page write-protect, which walks
+ * every VMA that maps the folio (here only the allocation's own), flushes
+ * the TLB, tells MMU notifiers and clears the PTEs' dirty bits; the folio
+ * keeps the dirt.  With the folio locked no migration of it is under way,
+ * so no writable migration entry can bring write back afterwards.
+ * Returns whether a resident folio was mapped nowhere.
+ */
+static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
+				   pgoff_t last)
+{
 	struct folio_batch fbatch;
 	bool unmapped = false;
 	struct folio *folio;
 	unsigned int i;
 
-	mmap_assert_write_locked(alloc->wmm->mm);
 	folio_batch_init(&fbatch);
 	while (filemap_get_folios(mapping, &idx, last, &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
@@ -77,31 +90,153 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
+	return unmapped;
+}
+
+#ifdef CONFIG_MAPPING_DIRTY_HELPERS
+/* Folios held locked at once by the batched write-protect: a page of pointers. */
+#define WINVM_WP_CHUNK	(PAGE_SIZE / sizeof(struct folio *))
+
+/*
+ * Take and lock the resident folios of [idx, last] (at most
+ * WINVM_WP_CHUNK pages) into @folios.  Locked, a folio cannot be migrated
+ * (no writable migration entry can come back after the walk) nor be
+ * unmapped by reclaim.  Returns the count; *unmapped is set if one is
+ * mapped nowhere, or was truncated or migrated before we got its lock.
+ */
+static unsigned int winvm_folios_lock(struct address_space *mapping, pgoff_t idx,
+				      pgoff_t last, struct folio **folios, bool *unmapped)
+{
+	struct folio_batch fbatch;
+	unsigned int i, n = 0;
+	struct folio *folio;
+
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(mapping, &idx, last, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			folio = fbatch.folios[i];
+			folio_lock(folio);
+			if (folio->mapping != mapping || !folio_mapped(folio))
+				*unmapped = true;
+			folios[n++] = folio;
+		}
+		/* The references move to @folios. */
+		folio_batch_init(&fbatch);
+	}
+	return n;
+}
+
+static void winvm_folios_unlock(struct folio **folios, unsigned int n)
+{
+	while (n--) {
+		folio_unlock(folios[n]);
+		folio_put(folios[n]);
+	}
+}
+
+/*
+ * The batched form, a chunk at a time: one page-table walk that takes
+ * write away and one that cleans the dirty bits, each with one TLB flush
+ * and one MMU-notifier call per VMA, instead of an rmap walk and a flush
+ * per page.  The walks act on every VMA of the file's i_mmap in the range
+ * and stop at the first one that is not shared-writable; a private
+ * allocation's offsets are mapped only by its own VMAs (and their copies
+ * in a child), which all are.
+ *
+ * Cleaning a PTE's dirty bit loses nothing: every writable PTE of a
+ * private allocation maps a folio already marked dirty.  Write faults mark
+ * it (fault_dirty_shared_page(), under the folio lock), winvm_mkwrite()
+ * marks it, and a shmem folio is only cleaned by swap-out, once unmapped.
+ * So the cleaning walk's record of what it cleaned is not needed.
+ */
+static bool winvm_wrprotect_chunk(struct address_space *mapping, pgoff_t idx,
+				  pgoff_t last, struct folio **folios)
+{
+	DECLARE_BITMAP(cleaned, WINVM_WP_CHUNK);
+	pgoff_t first = 0, stop = 0;
+	bool unmapped = false;
+	unsigned int n;
+
+	n = winvm_folios_lock(mapping, idx, last, folios, &unmapped);
+	wp_shared_mapping_range(mapping, idx, last - idx + 1);
+	clean_record_shared_mapping_range(mapping, idx, last - idx + 1, idx, cleaned,
+					  &first, &stop);
+	winvm_folios_unlock(folios, n);
+	return unmapped;
+}
+
+/* Write-protect [idx, last] in chunks; false if that cannot be done. */
+static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
+				  pgoff_t last, bool *unmapped)
+{
+	struct address_space *mapping = alloc->shm->f_mapping;
+	struct folio **folios;
+	pgoff_t end;
+
+	folios = kmalloc_array(WINVM_WP_CHUNK, sizeof(*folios), GFP_KERNEL);
+	if (!folios)
+		return false;
+	*unmapped = false;
+	for (; idx <= last; idx = end + 1) {
+		end = min(last, idx + WINVM_WP_CHUNK - 1);
+		*unmapped |= winvm_wrprotect_chunk(mapping, idx, end, folios);
+		cond_resched();
+	}
+	kfree(folios);
+	return true;
+}
+#else
+static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
+				  pgoff_t last, bool *unmapped)
+{
+	return false;
+}
+#endif
+
+/*
+ * Take write away from every PTE of [start, end) of a private allocation
+ * and keep the PTEs, so reads after READWRITE -> READONLY cost nothing and
+ * the next write goes through ->page_mkwrite, which reads the new state.
+ * The dirty bits go too, so that nothing that trusts a dirty PTE (NUMA
+ * hinting and mprotect on 6.12, can_change_pte_writable()) makes it
+ * writable again without ->page_mkwrite.
+ */
+void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
+{
+	struct address_space *mapping = alloc->shm->f_mapping;
+	pgoff_t idx = winvm_pgoff(alloc, start), last = winvm_pgoff(alloc, end) - 1;
+	bool unmapped;
+
+	mmap_assert_write_locked(alloc->wmm->mm);
+	if (!winvm_ptes_small(alloc, start, end) ||
+	    !winvm_wrprotect_batch(alloc, idx, last, &unmapped))
+		unmapped = winvm_wrprotect_folios(mapping, idx, last);
 	/*
 	 * A resident folio mapped nowhere may have just been unmapped by
 	 * reclaim with its TLB flush deferred (TTU_BATCH_FLUSH), so another
-	 * CPU may still write it through a stale entry; folio_mkclean() sees
-	 * no mapping and cannot help.  The zap flushes what is pending for the
-	 * mm (flush_tlb_batched_pending() in zap_pte_range()).
+	 * CPU may still write it through a stale entry; neither walk sees a
+	 * mapping to flush.  The zap flushes what is pending for the mm
+	 * (flush_tlb_batched_pending() in zap_pte_range()).
 	 */
 	if (unmapped)
 		winvm_zap(alloc, start, end);
 }
 
-struct winvm_mkwrite {
-	struct vm_area_struct *vma;
-};
-
 static int winvm_pte_grant_write(pte_t *ptep, unsigned long addr, void *data)
 {
-	struct winvm_mkwrite *w = data;
+	struct vm_area_struct *vma = data;
 	pte_t pte = ptep_get(ptep);
 
 	/* Not present (a migration entry, say): the next write faults. */
 	if (!pte_present(pte) || pte_write(pte) || pte_special(pte))
 		return 0;
-	/* Dirty now, as the write fault would have made it. */
-	set_pte_at(w->vma->vm_mm, addr, ptep, pte_mkdirty(winvm_pte_mkwrite(pte)));
+	/*
+	 * Dirty now, PTE and folio, as the write fault would have made them
+	 * (winvm_wrprotect_range() relies on the folio's).  The present PTE,
+	 * under its lock, keeps truncation away from the folio.
+	 */
+	folio_mark_dirty(page_folio(pte_page(pte)));
+	set_pte_at(vma->vm_mm, addr, ptep, pte_mkdirty(winvm_pte_mkwrite(pte)));
 	return 0;
 }
 
@@ -117,24 +252,23 @@ static int winvm_pte_grant_write(pte_t *ptep, unsigned long addr, void *data)
 void winvm_mkwrite(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = alloc->wmm->mm;
-	struct winvm_mkwrite w;
-	unsigned long addr;
+	struct vm_area_struct *vma;
+	unsigned long from, to;
 
 	mmap_assert_write_locked(mm);
-	for (addr = start; addr < end; addr = w.vma->vm_end) {
-		w.vma = find_vma(mm, addr);
-		if (!w.vma || w.vma->vm_start >= end)
-			break;
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
 		/*
 		 * Past MADV_HUGEPAGE (and root's shmem_enabled=force) a PMD
 		 * could map here, where the walk would WARN: leave such VMAs
 		 * to write faults.
 		 */
-		if (!winvm_vma_is(w.vma, alloc) || !(w.vma->vm_flags & VM_WRITE) ||
-		    !(w.vma->vm_flags & VM_NOHUGEPAGE))
+		if (!winvm_vma_is(vma, alloc) || !(vma->vm_flags & VM_WRITE) ||
+		    !(vma->vm_flags & VM_NOHUGEPAGE))
 			continue;
-		apply_to_existing_page_range(mm, max(addr, w.vma->vm_start),
-					     min(end, w.vma->vm_end) - max(addr, w.vma->vm_start),
-					     winvm_pte_grant_write, &w);
+		from = max(start, vma->vm_start);
+		to = min(end, vma->vm_end);
+		apply_to_existing_page_range(mm, from, to - from,
+					     winvm_pte_grant_write, vma);
 	}
 }

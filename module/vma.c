@@ -6,7 +6,6 @@
  */
 
 #include <linux/file.h>
-#include <linux/falloc.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 
@@ -125,15 +124,6 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 			unsigned long start, unsigned long end)
 {
 	return start < end && winvm_alloc_mapped_end(mm, alloc, start) >= end;
-}
-
-/* Free the contents of [start, end); without mmap_lock (i_rwsem nests outside it). */
-int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end)
-{
-	lockdep_assert_not_held(&alloc->wmm->mm->mmap_lock);
-	return vfs_fallocate(alloc->shm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			     (loff_t)winvm_pgoff(alloc, start) << PAGE_SHIFT,
-			     end - start);
 }
 
 /*

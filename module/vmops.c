@@ -45,46 +45,29 @@ static int winvm_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
-#ifdef CONFIG_PER_VMA_LOCK
-/*
- * Maps nothing: every page goes through ->fault, which checks its state.
- * Its presence is what lets the core run ->fault and ->page_mkwrite under
- * the VMA's own lock instead of retrying every fault under mmap_lock
- * (vmf_can_call_fault() in mm/memory.c); winvm_lock_vmas() is the other
- * half of that bargain.
- */
-static vm_fault_t winvm_vm_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end)
-{
-	return 0;
-}
-#endif
+/* What both tables share; they differ only in ->map_pages. */
+#define WINVM_VM_OPS_COMMON				\
+	.open		= winvm_vm_open,		\
+	.close		= winvm_vm_close,		\
+	.may_split	= winvm_vm_may_split,		\
+	.mprotect	= winvm_vm_mprotect,		\
+	.mremap		= winvm_vm_mremap,		\
+	.fault		= winvm_fault,			\
+	.page_mkwrite	= winvm_page_mkwrite
 
 const struct vm_operations_struct winvm_vm_ops = {
-	.open		= winvm_vm_open,
-	.close		= winvm_vm_close,
-	.may_split	= winvm_vm_may_split,
-	.mprotect	= winvm_vm_mprotect,
-	.mremap		= winvm_vm_mremap,
-	.fault		= winvm_fault,
-#ifdef CONFIG_PER_VMA_LOCK
-	.map_pages	= winvm_vm_map_pages,
-#endif
-	.page_mkwrite	= winvm_page_mkwrite,
+	WINVM_VM_OPS_COMMON,
+	.map_pages	= winvm_map_pages,
 };
 
 /*
  * Over a file whose own vm_ops have no ->map_pages (ceph, ocfs2): the core
  * never runs that file's ->fault/->page_mkwrite without mmap_lock, so
- * neither do we.
+ * neither do we (no ->map_pages: vmf_can_call_fault() sends the fault
+ * back to be retried under mmap_lock).
  */
 const struct vm_operations_struct winvm_vm_ops_mmap_lock = {
-	.open		= winvm_vm_open,
-	.close		= winvm_vm_close,
-	.may_split	= winvm_vm_may_split,
-	.mprotect	= winvm_vm_mprotect,
-	.mremap		= winvm_vm_mremap,
-	.fault		= winvm_fault,
-	.page_mkwrite	= winvm_page_mkwrite,
+	WINVM_VM_OPS_COMMON,
 };
 
 /*
@@ -144,8 +127,8 @@ static int winvm_mapper_flags(struct winvm_alloc *alloc, struct vm_area_struct *
 /*
  * The mapper files only ever reach vm_mmap() from winvm_map_range(); they
  * trade themselves for the allocation's file and put our vm_ops over that
- * file's.  The file's own ->map_pages is not kept: it would map pages
- * without asking ->fault.
+ * file's.  The file's own ->map_pages is only called through
+ * winvm_map_pages(), for pages whose state allows what it maps.
  * The kernel's checks of the real file ran in the probe (filecheck.c); the
  * mode and noexec checks here only keep this function safe on its own.
  */

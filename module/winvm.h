@@ -25,7 +25,7 @@
  *   section.c        the section object and its backing file
  *   name.c           section names and the handle count that keeps them
  *   handle.c         section handles (fds)
- *   alloc.c          the allocation object (VAD or view) and its state
+ *   alloc.c          the allocation object (VAD or view), its state, its pages
  *   cow.c            write-copy: private copies of a view's pages
  *   fault.c          ->fault, ->page_mkwrite and the fault records
  *   vmops.c          the mapper files' ->mmap and winvm's vm_ops
@@ -69,7 +69,8 @@
  *   winvm_alloc->state_lock
  *                         mutex; protects the page-state tree and base,
  *                         size.  Taken in ->fault/->page_mkwrite (which may
- *                         sleep) and by ioctls under mmap_lock.
+ *                         sleep) and by ioctls under mmap_lock; only tried
+ *                         in ->map_pages, which may run under RCU.
  *   winvm_section->commit_lock
  *                         mutex; a SEC_RESERVE section's committed pages.
  *                         Nests inside a view's state_lock.
@@ -312,6 +313,7 @@ struct winvm_alloc *winvm_view_create(struct winvm_mm *wmm, struct winvm_section
 				      u32 view_prot);
 struct file *winvm_cow_file(struct winvm_section *sec);
 void winvm_alloc_put(struct winvm_alloc *alloc);
+int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigned long at);
 u32 winvm_eff_span(struct winvm_alloc *alloc, pgoff_t idx, pgoff_t limit, pgoff_t *next);
 u32 winvm_visible_protect(const struct winvm_alloc *alloc, u32 st);
@@ -325,6 +327,7 @@ vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u3
 /* fault.c */
 vm_fault_t winvm_fault(struct vm_fault *vmf);
 vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf);
+vm_fault_t winvm_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end);
 u32 winvm_fault_info(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 
 /* vmops.c */
@@ -343,7 +346,6 @@ bool winvm_alloc_covers(struct mm_struct *mm, struct winvm_alloc *alloc,
 void winvm_lock_vmas(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_unmap_own(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long start, unsigned long end);
-int winvm_punch(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 int winvm_map_range(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 		    unsigned long addr, unsigned long len, bool exec, bool fixed);
 void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tail,

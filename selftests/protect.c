@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include <sys/resource.h>
+
 #include "winvm_test.h"
 
 /* Rules R48-R50: invalid protections fail and change nothing. */
@@ -418,6 +420,90 @@ TEST_F(winvm, in_place_protection_changes_hold)
 	ASSERT_VQ(self->fd, a, a, a, RW, n * WV_PAGE, COMMIT, RW, WINVM_MEM_PRIVATE);
 	close(pfd[0]);
 	close(pfd[1]);
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+}
+
+/*
+ * Fault-around (fault.c winvm_map_pages()): after RW -> NOACCESS -> RW has
+ * dropped the PTEs of resident pages, reading them again takes one fault
+ * per few pages, not one per page; and it never maps what the state does
+ * not allow: a guard page and a no-access page in the middle of the range
+ * still fault, each with its own exception, and the guard is still armed
+ * when the reads around it are done.
+ */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+TEST_F(winvm, fault_around_maps_only_what_state_allows)
+{
+	const uint64_t n = 64, guard = 20, noacc = 40;
+	long before, faults;
+	uint8_t v;
+	uint64_t a, i;
+
+	a = wv_must_alloc(self->fd, 0, n * WV_PAGE, RESERVE | COMMIT, RW);
+	for (i = 0; i < n; i++)
+		*(volatile uint8_t *)PTR(a + i * WV_PAGE) = (uint8_t)(i + 7);
+	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, NOACCESS));
+	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RW));
+	ASSERT_OK(wv_protect_at(self->fd, a + guard * WV_PAGE, WV_PAGE, RW | GUARD));
+	ASSERT_OK(wv_protect_at(self->fd, a + noacc * WV_PAGE, WV_PAGE, NOACCESS));
+	before = minor_faults();
+	for (i = 0; i < n; i++)
+		if (i != guard && i != noacc)
+			ASSERT_EQ((uint8_t)(i + 7), *(volatile uint8_t *)PTR(a + i * WV_PAGE));
+	faults = minor_faults() - before;
+	/* 62 pages; the kernel's default fault-around is 16 pages. */
+	EXPECT_LE(faults, 31) TH_LOG("%ld faults for 62 resident pages", faults);
+	wv_fault_reset();
+	ASSERT_FALSE(wv_try_read(PTR(a + noacc * WV_PAGE), &v));
+	ASSERT_EQ(0, wv_fault.fi_err);
+	ASSERT_EQ(WINVM_STATUS_ACCESS_VIOLATION, wv_fault.fi.fault_status);
+	wv_fault_reset();
+	wv_fault.retry_guard = true;
+	ASSERT_TRUE(wv_try_read(PTR(a + guard * WV_PAGE), &v));
+	ASSERT_EQ(1, wv_fault.count);
+	ASSERT_EQ(WINVM_STATUS_GUARD_PAGE_VIOLATION, wv_fault.fi.fault_status);
+	ASSERT_EQ((uint8_t)(guard + 7), v);
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+}
+
+/*
+ * T-WP: the in-place write-protect works in chunks of 512 pages (the
+ * folios of a chunk are held locked while the page tables are walked,
+ * module/pte.c).  A sparse range of resident pages on both sides of chunk
+ * boundaries, and at the ends, keeps its data and refuses every write
+ * after READONLY, and takes writes again after READWRITE without a fault.
+ */
+TEST_F(winvm, readonly_across_write_protect_passes)
+{
+	static const uint64_t pages[] = {
+		0, 1, 15, 510, 511, 512, 513, 1023, 1024, 1025, 2047, 2048, 2100, 2111,
+	};
+	const uint64_t n = 2112;
+	uint64_t a, i;
+
+	a = wv_must_alloc(self->fd, 0, n * WV_PAGE, RESERVE | COMMIT, RW);
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		*(volatile uint8_t *)PTR(a + pages[i] * WV_PAGE) = (uint8_t)(i + 1);
+	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RO));
+	wv_fault_reset();
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ASSERT_EQ((uint8_t)(i + 1), *(volatile uint8_t *)PTR(a + pages[i] * WV_PAGE));
+		ASSERT_FALSE(wv_try_write(PTR(a + pages[i] * WV_PAGE + 1), 1))
+			TH_LOG("page %" PRIu64, pages[i]);
+	}
+	ASSERT_EQ((int)ARRAY_SIZE(pages), wv_fault.count);
+	ASSERT_OK(wv_protect_at(self->fd, a, n * WV_PAGE, RW));
+	wv_fault_reset();
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		ASSERT_TRUE(wv_try_write(PTR(a + pages[i] * WV_PAGE + 1), 2));
+	ASSERT_EQ(0, wv_fault.count);
 	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
 }
 
