@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Where the time goes: run bench/profile.c (bench-profile) alone in a QEMU
+# guest, under ftrace's function_graph tracer, and keep the call trees it
+# prints: for each hot path, the winvm operation and its native
+# counterpart, with the time per operation spent in each kernel function.
+# Nothing is loaded into this machine's kernel.
+#
+# usage: tools/profile.sh [KERNEL]      (6.12 by default; 6.1 works too)
+# output:
+#   build/profile/profile-KERNEL.txt   the call trees
+#   build/profile/console.log          the guest's serial console
+#
+# Like tools/bench.sh it runs tools/vmtest.sh from a private root
+# (build/profile/vm), so it can run beside make test.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/build/profile
+VM=$OUT/vm
+KERNEL=${1:-6.12}
+BEGIN='@@WINVM-PROFILE-BEGIN@@'
+END='@@WINVM-PROFILE-END@@'
+
+case $KERNEL in
+6.1|6.12) ;;
+*) echo "usage: $0 [6.1|6.12]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$OUT/bin"
+if ! make -C "$ROOT/bench" OUT="$OUT/build" >"$OUT/build.log" 2>&1; then
+	tail -40 "$OUT/build.log" >&2
+	echo "profile: build failed (see $OUT/build.log)" >&2
+	exit 1
+fi
+cp "$OUT/build/bench-profile" "$OUT/bin/"
+echo bench-profile >"$OUT/bin/TESTS"
+
+mkdir -p "$VM/tools" "$VM/build"
+ln -sfn "$ROOT/tools/vmtest.sh" "$VM/tools/vmtest.sh"
+ln -sfn "$ROOT/tools/guest-init.sh" "$VM/tools/guest-init.sh"
+ln -sfn "$ROOT/dkms.conf" "$VM/dkms.conf"
+ln -sfn "$ROOT/build/kernels" "$VM/build/kernels"
+
+rc=0
+WINVM_SRC=${WINVM_SRC:-$ROOT} VMTEST_TESTS_DIR=$OUT/bin \
+	VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-900} \
+	bash "$VM/tools/vmtest.sh" "$KERNEL" || rc=$?
+
+log=$VM/build/logs/$KERNEL.log
+[ -f "$log" ] || { echo "profile: no console log ($log)" >&2; exit 1; }
+tr -d '\r' <"$log" >"$OUT/console.log"
+sed -n "/^$BEGIN\$/,/^$END\$/p" "$OUT/console.log" |
+	grep -v -e "^$BEGIN\$" -e "^$END\$" -e '^\[ *[0-9]*\.[0-9]*\]' \
+	>"$OUT/profile-$KERNEL.txt" || true
+if ! grep -q '^## ' "$OUT/profile-$KERNEL.txt"; then
+	echo "profile: no call trees in the console log (see $OUT/console.log)" >&2
+	exit 1
+fi
+cat "$OUT/profile-$KERNEL.txt"
+echo "profile ($KERNEL): $OUT/profile-$KERNEL.txt"
+exit $rc
