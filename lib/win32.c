@@ -337,6 +337,55 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
 }
 
 /* ------------------------------------------------------------------ */
+/* Write watch                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The module writes 64-bit addresses straight into the caller's array. */
+_Static_assert(sizeof(PVOID) == sizeof(uint64_t), "PVOID is 64 bits");
+
+UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+			  PVOID *lpAddresses, ULONG_PTR *lpdwCount, PULONG lpdwGranularity)
+{
+	uint32_t granularity;
+	uint64_t count;
+	NTSTATUS st;
+	int fd;
+
+	if (!lpdwCount || !lpdwGranularity) {
+		fail_status(WINVM_STATUS_ACCESS_VIOLATION);
+		return ~0u;
+	}
+	fd = ctx();
+	if (fd < 0)
+		return ~0u;
+	count = *lpdwCount;
+	st = winvm_watch_get(fd, dwFlags, (uintptr_t)lpBaseAddress, dwRegionSize,
+			     (uint64_t *)lpAddresses, &count, &granularity);
+	if (!WINVM_NT_SUCCESS(st)) {
+		fail_status(st);
+		return ~0u;
+	}
+	*lpdwCount = count;
+	*lpdwGranularity = granularity;
+	return 0;
+}
+
+UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize)
+{
+	NTSTATUS st;
+	int fd = ctx();
+
+	if (fd < 0)
+		return ~0u;
+	st = winvm_watch_reset(fd, (uintptr_t)lpBaseAddress, dwRegionSize);
+	if (!WINVM_NT_SUCCESS(st)) {
+		fail_status(st);
+		return ~0u;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Sections                                                             */
 /* ------------------------------------------------------------------ */
 

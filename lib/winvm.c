@@ -185,6 +185,30 @@ NTSTATUS winvm_query(int fd, uint64_t address, struct winvm_query_args *info)
 	return do_ioctl(fd, WINVM_IOC_MEM_QUERY, info, &info->status);
 }
 
+NTSTATUS winvm_watch_get(int fd, uint32_t flags, uint64_t address, uint64_t size,
+			 uint64_t *addresses, uint64_t *count, uint32_t *granularity)
+{
+	struct winvm_watch_get_args a = {
+		.address = address, .size = size, .flags = flags,
+		.addresses = (uintptr_t)addresses, .count = *count,
+	};
+	NTSTATUS st = do_ioctl(fd, WINVM_IOC_WATCH_GET, &a, &a.status);
+
+	if (WINVM_NT_SUCCESS(st)) {
+		*count = a.count;
+		if (granularity)
+			*granularity = a.granularity;
+	}
+	return st;
+}
+
+NTSTATUS winvm_watch_reset(int fd, uint64_t address, uint64_t size)
+{
+	struct winvm_watch_reset_args a = { .address = address, .size = size };
+
+	return do_ioctl(fd, WINVM_IOC_WATCH_RESET, &a, &a.status);
+}
+
 NTSTATUS winvm_fault_info(int fd, struct winvm_fault_info_args *info)
 {
 	int saved = errno;

@@ -127,6 +127,8 @@ static void winvm_alloc_free(struct winvm_alloc *alloc)
 {
 	winvm_alloc_unaccount(alloc);
 	winvm_ps_destroy(&alloc->pages);
+	if (alloc->watch)
+		winvm_watch_put(alloc->watch);
 	fput(alloc->shm);
 	if (alloc->data)
 		fput(alloc->data);
@@ -223,6 +225,9 @@ struct winvm_alloc *winvm_alloc_split_prepare(struct winvm_alloc *alloc, unsigne
 	tail->size = end - at;
 	tail->cache_attr = alloc->cache_attr;
 	tail->type = alloc->type;
+	/* Both pieces keep the offsets they had, and so share the record. */
+	if (alloc->watch)
+		tail->watch = winvm_watch_get(alloc->watch);
 	/* Its pages are @alloc's until winvm_alloc_split_commit(). */
 	tail->punched = true;
 	if (!tail->section)

@@ -98,7 +98,8 @@ static void winvm_change_fix_ptes(struct winvm_change *c, enum winvm_pte_fix fix
 		winvm_wrprotect(alloc, c->start, c->end);
 		break;
 	case WINVM_PTES_KEEP:
-		if (!c->commit && !alloc->section &&
+		/* (A watched page stays read-only until its write is recorded.) */
+		if (!c->commit && !alloc->section && !alloc->watch &&
 		    winvm_prot_allows(c->prot, WINVM_EXCEPTION_WRITE_FAULT))
 			winvm_mkwrite(alloc, c->start, c->end);
 		break;

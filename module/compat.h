@@ -78,4 +78,14 @@ static inline void winvm_vma_start_write(struct vm_area_struct *vma)
 #define winvm_pte_mkwrite(pte)		pte_mkwrite(pte)
 #endif
 
+/*
+ * How many PTEs map a small folio: 6.12 has folio_mapcount() inline, 6.1
+ * only out of line and unexported, but page_mapcount() inline.
+ */
+#ifdef WINVM_HAVE_INLINE_FOLIO_MAPCOUNT
+#define winvm_small_folio_mapcount(folio)	folio_mapcount(folio)
+#else
+#define winvm_small_folio_mapcount(folio)	page_mapcount(&(folio)->page)
+#endif
+
 #endif /* WINVM_COMPAT_H */

@@ -241,6 +241,9 @@ vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf)
 	st = winvm_eff_span(alloc, vmf->pgoff, vmf->pgoff + 1, &next);
 	mutex_unlock(&alloc->state_lock);
 	if (winvm_access_ok(st, WINVM_EXCEPTION_WRITE_FAULT)) {
+		/* The first write since the last reset: the record gets it. */
+		if (alloc->watch && winvm_watch_mark(alloc->watch, vmf->pgoff))
+			return VM_FAULT_OOM;
 		if (alloc->cow_file)
 			return winvm_cow_mkwrite(vmf, alloc, st);
 		/* A real filesystem may need to allocate blocks first. */

@@ -54,7 +54,7 @@ static u32 winvm_info_get(struct winvm_mm *wmm, void *arg, struct winvm_call *ca
 	/* Large pages need SeLockMemoryPrivilege-like policy; not offered yet. */
 	args->large_page_minimum = 0;
 	args->features = WINVM_FEATURE_PRIVATE | WINVM_FEATURE_GUARD |
-			 WINVM_FEATURE_SECTIONS;
+			 WINVM_FEATURE_SECTIONS | WINVM_FEATURE_WRITE_WATCH;
 	return WINVM_STATUS_SUCCESS;
 }
 
@@ -100,6 +100,10 @@ static const struct winvm_ioctl_desc winvm_ioctls[] = {
 		    winvm_view_unmap),
 	WINVM_IOCTL(WINVM_IOC_VIEW_FLUSH, struct winvm_view_flush_args, true, false,
 		    winvm_view_flush),
+	WINVM_IOCTL(WINVM_IOC_WATCH_GET, struct winvm_watch_get_args, true, true,
+		    winvm_watch_get_ioctl),
+	WINVM_IOCTL(WINVM_IOC_WATCH_RESET, struct winvm_watch_reset_args, true, true,
+		    winvm_watch_reset_ioctl),
 };
 
 union winvm_any_args {
@@ -116,6 +120,8 @@ union winvm_any_args {
 	struct winvm_view_map_args vmap;
 	struct winvm_view_unmap_args vunmap;
 	struct winvm_view_flush_args vflush;
+	struct winvm_watch_get_args wget;
+	struct winvm_watch_reset_args wreset;
 };
 
 static long winvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

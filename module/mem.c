@@ -56,7 +56,13 @@ static u32 winvm_alloc_fresh(struct winvm_mm *wmm, struct winvm_alloc_args *args
 	if (IS_ERR(alloc))
 		return WINVM_STATUS_NO_MEMORY;
 	first = off >> PAGE_SHIFT;
-	if (commit) {
+	/* MEM_WRITE_WATCH counts only where an allocation is made (R22). */
+	if (args->type & WINVM_MEM_WRITE_WATCH) {
+		alloc->watch = winvm_watch_new();
+		if (!alloc->watch)
+			ret = -ENOMEM;
+	}
+	if (commit && !ret) {
 		mutex_lock(&alloc->state_lock);
 		ret = winvm_ps_set(&alloc->pages, first, first + (len >> PAGE_SHIFT) - 1,
 				   winvm_prot_state(args->protect));
@@ -189,11 +195,12 @@ static u32 winvm_alloc_check(const struct winvm_alloc_args *args)
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (type & WINVM_AT_ROUND_TO_PAGE)
 		return WINVM_STATUS_INVALID_PARAMETER_5;
-	if (type & (WINVM_MEM_WRITE_WATCH | WINVM_MEM_LARGE_PAGES | WINVM_MEM_PHYSICAL))
+	if (type & (WINVM_MEM_LARGE_PAGES | WINVM_MEM_PHYSICAL))
 		return WINVM_STATUS_NOT_SUPPORTED;
 	if (type == WINVM_MEM_RESET || type == WINVM_MEM_RESET_UNDO)
 		return args->size ? WINVM_STATUS_SUCCESS : WINVM_STATUS_INVALID_PARAMETER;
-	if (type & ~(WINVM_MEM_RESERVE | WINVM_MEM_COMMIT | WINVM_MEM_TOP_DOWN))
+	if (type & ~(WINVM_MEM_RESERVE | WINVM_MEM_COMMIT | WINVM_MEM_TOP_DOWN |
+		     WINVM_MEM_WRITE_WATCH))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!(type & (WINVM_MEM_RESERVE | WINVM_MEM_COMMIT)))
 		return WINVM_STATUS_INVALID_PARAMETER;
@@ -282,6 +289,9 @@ static int winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	mutex_lock(&alloc->state_lock);
 	winvm_ps_set_nocap(&alloc->pages, winvm_pgoff(alloc, start),
 			   winvm_pgoff(alloc, end) - 1, 0);
+	if (alloc->watch)
+		winvm_watch_clear(alloc->watch, winvm_pgoff(alloc, start),
+				  winvm_pgoff(alloc, end) - 1);
 	if (!head) {
 		alloc->base = end;
 		alloc->size = a_end - end;
@@ -308,6 +318,10 @@ static int winvm_decommit(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	ret = winvm_ps_set(&alloc->pages, winvm_pgoff(alloc, start),
 			   winvm_pgoff(alloc, end) - 1, 0);
 	mutex_unlock(&alloc->state_lock);
+	/* Decommitted pages were never written, as far as the watch goes (R130). */
+	if (!ret && alloc->watch)
+		winvm_watch_clear(alloc->watch, winvm_pgoff(alloc, start),
+				  winvm_pgoff(alloc, end) - 1);
 	return ret;
 }
 

@@ -158,11 +158,32 @@ static bool winvm_wrprotect_chunk(struct address_space *mapping, pgoff_t idx,
 	unsigned int n;
 
 	n = winvm_folios_lock(mapping, idx, last, folios, &unmapped);
+	/* No resident folio, no PTE (truncation and reclaim unmap first). */
+	if (!n)
+		return unmapped;
 	wp_shared_mapping_range(mapping, idx, last - idx + 1);
 	clean_record_shared_mapping_range(mapping, idx, last - idx + 1, idx, cleaned,
 					  &first, &stop);
 	winvm_folios_unlock(folios, n);
 	return unmapped;
+}
+
+/*
+ * Move *idx on to the first resident folio of [*idx, last]; false if there
+ * is none.  So a huge range costs what is resident in it, not its size.
+ */
+static bool winvm_next_resident(struct address_space *mapping, pgoff_t *idx, pgoff_t last)
+{
+	struct folio_batch fbatch;
+	pgoff_t start = *idx;
+	bool found;
+
+	folio_batch_init(&fbatch);
+	found = filemap_get_folios(mapping, &start, last, &fbatch);
+	if (found)
+		*idx = max(*idx, fbatch.folios[0]->index);
+	folio_batch_release(&fbatch);
+	return found;
 }
 
 /* Write-protect [idx, last] in chunks; false if that cannot be done. */
@@ -177,7 +198,7 @@ static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
 	if (!folios)
 		return false;
 	*unmapped = false;
-	for (; idx <= last; idx = end + 1) {
+	for (; idx <= last && winvm_next_resident(mapping, &idx, last); idx = end + 1) {
 		end = min(last, idx + WINVM_WP_CHUNK - 1);
 		*unmapped |= winvm_wrprotect_chunk(mapping, idx, end, folios);
 		cond_resched();

@@ -19,6 +19,7 @@
  *
  *   status.c         NTSTATUS <-> errno, both directions
  *   state.c          the page-state type (state.h), with its KUnit suite
+ *   watch.c          write watch: the written pages of watched allocations
  *   prot.c           the protection table (prot.h), with its KUnit suite
  *   wmm.c            the per-process object; winvm's pseudo fs and tmpfs
  *   filecheck.c      which files may back a section; the mmap(2) probe
@@ -38,6 +39,7 @@
  *   section_ioctl.c  ioctls: create, open, query, duplicate sections
  *   view.c           ioctls: map, unmap, flush views
  *   query.c          ioctl: query (VirtualQuery)
+ *   watch_ioctl.c    ioctls: get and reset write watch
  *   main.c           the device and the ioctl dispatch
  *
  * Mechanism returns errno; only validators and ioctl handlers choose an
@@ -225,6 +227,8 @@ struct winvm_alloc {
 	struct task_struct *surgeon;	/* op_lock; READ_ONCE in vm_ops: may split */
 	struct mutex state_lock;	/* see the lock order above */
 	struct winvm_pstate pages;	/* state_lock: shm page index -> state */
+	/* MEM_WRITE_WATCH: the written pages (watch.c), shared by split pieces */
+	struct winvm_watch *watch;
 	/* Private memory: its pages already gone from wmm->shm (op_lock). */
 	bool punched;
 	struct work_struct free_work;	/* the last put, when pages remain */
@@ -324,6 +328,16 @@ vm_fault_t winvm_cow_prepare(struct winvm_alloc *alloc, pgoff_t idx, u32 *st, u3
 vm_fault_t winvm_cow_fault(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st);
 vm_fault_t winvm_cow_mkwrite(struct vm_fault *vmf, struct winvm_alloc *alloc, u32 st);
 
+/* watch.c */
+struct winvm_watch *winvm_watch_new(void);
+struct winvm_watch *winvm_watch_get(struct winvm_watch *w);
+void winvm_watch_put(struct winvm_watch *w);
+int winvm_watch_mark(struct winvm_watch *w, pgoff_t idx);
+void winvm_watch_clear(struct winvm_watch *w, pgoff_t first, pgoff_t last);
+unsigned int winvm_watch_list(struct winvm_watch *w, pgoff_t *idx, pgoff_t last,
+			      pgoff_t *out, unsigned int max);
+void winvm_watch_unmark(struct winvm_watch *w, const pgoff_t *pages, unsigned int n);
+
 /* fault.c */
 vm_fault_t winvm_fault(struct vm_fault *vmf);
 vm_fault_t winvm_page_mkwrite(struct vm_fault *vmf);
@@ -386,5 +400,9 @@ u32 winvm_view_map(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 u32 winvm_view_unmap(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 u32 winvm_view_flush(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 u32 winvm_mem_query(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+
+/* watch_ioctl.c */
+u32 winvm_watch_get_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
+u32 winvm_watch_reset_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *call);
 
 #endif /* WINVM_INTERNAL_H */

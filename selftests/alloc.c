@@ -175,12 +175,10 @@ TEST_F(winvm, at_round_to_page_rejected)
 		  wv_alloc_at(self->fd, 0, WV_PAGE, RESERVE | WINVM_AT_ROUND_TO_PAGE, RW));
 }
 
-/* Write watch, large pages and AWE are not implemented yet. */
+/* Large pages and AWE are not implemented yet (write watch: watch.c). */
 TEST_F(winvm, unimplemented_types_not_supported)
 {
 	static const uint32_t types[] = {
-		RESERVE | WINVM_MEM_WRITE_WATCH,
-		RESERVE | COMMIT | WINVM_MEM_WRITE_WATCH,
 		RESERVE | COMMIT | WINVM_MEM_LARGE_PAGES,
 		RESERVE | WINVM_MEM_PHYSICAL,
 	};

@@ -368,7 +368,51 @@ TEST_F(win32, alloc_not_enough_memory)
 TEST_F(win32, alloc_not_supported)
 {
 	ASSERT_FAILS(ERROR_NOT_SUPPORTED,
-		     VirtualAlloc(NULL, G, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE));
+		     VirtualAlloc(NULL, G, MEM_RESERVE | MEM_PHYSICAL, PAGE_READWRITE));
+}
+
+/* Rules R122, R123, R129 through the Win32 calls. */
+TEST_F(win32, write_watch)
+{
+	char *a = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			       PAGE_READWRITE);
+	PVOID pages[16];
+	ULONG_PTR count = 16;
+	ULONG gran = 0;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0u, GetWriteWatch(0, a, G, pages, &count, &gran));
+	ASSERT_EQ(0u, count);
+	ASSERT_EQ(4096u, gran);
+	a[P + 1] = 1;
+	a[3 * P] = 1;
+	count = 16;
+	ASSERT_EQ(0u, GetWriteWatch(WRITE_WATCH_FLAG_RESET, a, G, pages, &count, &gran));
+	ASSERT_EQ(2u, count);
+	ASSERT_EQ(a + P, pages[0]);
+	ASSERT_EQ(a + 3 * P, pages[1]);
+	count = 16;
+	ASSERT_EQ(0u, GetWriteWatch(0, a, G, pages, &count, &gran));
+	ASSERT_EQ(0u, count);
+	a[5 * P] = 1;
+	ASSERT_EQ(0u, ResetWriteWatch(a, G));
+	count = 16;
+	ASSERT_EQ(0u, GetWriteWatch(0, a, G, pages, &count, &gran));
+	ASSERT_EQ(0u, count);
+	count = 0;
+	SetLastError(0);
+	ASSERT_EQ(~0u, GetWriteWatch(0, a, G, pages, &count, &gran));
+	ASSERT_EQ((DWORD)ERROR_INVALID_PARAMETER, GetLastError());
+	count = 16;
+	ASSERT_EQ(~0u, GetWriteWatch(0, a, G, NULL, &count, &gran));
+	ASSERT_EQ((DWORD)ERROR_NOACCESS, GetLastError());
+	ASSERT_EQ(~0u, GetWriteWatch(0, a, G, pages, NULL, &gran));
+	ASSERT_EQ((DWORD)ERROR_NOACCESS, GetLastError());
+	ASSERT_EQ(~0u, GetWriteWatch(0, a, G, pages, &count, NULL));
+	ASSERT_EQ((DWORD)ERROR_NOACCESS, GetLastError());
+	ASSERT_EQ(~0u, ResetWriteWatch(a, 0));
+	ASSERT_EQ((DWORD)ERROR_INVALID_PARAMETER, GetLastError());
+	ASSERT_TRUE(VirtualFree(a, 0, MEM_RELEASE));
 }
 
 /* Rules R26, R27: MEM_RESET returns the address and keeps the state. */

@@ -198,6 +198,8 @@ static void c_alloc(void)
 	}
 	if (fz_chance(t_rng, 10))
 		a.type |= WINVM_MEM_TOP_DOWN;
+	if (fz_chance(t_rng, 15))
+		a.type |= WINVM_MEM_WRITE_WATCH;
 	a.protect = fz_rand_prot(t_rng);
 	if (fz_chance(t_rng, 5))
 		a.zero_bits = fz_chance(t_rng, 50) ? 1 + fz_below(t_rng, 40) : fz_next(t_rng);
@@ -649,6 +651,52 @@ static void c_view_flush(void)
 	c_call(WINVM_IOC_VIEW_FLUSH, &f, sizeof(f));
 }
 
+/*
+ * Write watch over a known or random range, with a real, missing or bad
+ * array; a success must list at most count pages, page-aligned, inside the
+ * range and ascending.
+ */
+static void c_watch(void)
+{
+	static __thread uint64_t out[64];
+	struct winvm_watch_get_args g;
+	struct winvm_watch_reset_args rs;
+	struct cent *e = c_pick(0);
+	uint64_t i, base = e ? atomic_load(&e->base) : c_rand_addr();
+	uint64_t size = e && fz_chance(t_rng, 60) ? atomic_load(&e->size) : c_rand_size();
+	struct fz_res r;
+
+	if (fz_chance(t_rng, 30)) {
+		memset(&rs, 0, sizeof(rs));
+		rs.address = base;
+		rs.size = size;
+		rs.flags = fz_chance(t_rng, 3);
+		c_call(WINVM_IOC_WATCH_RESET, &rs, sizeof(rs));
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.address = base;
+	g.size = size;
+	g.flags = fz_chance(t_rng, 50) ? WINVM_WRITE_WATCH_FLAG_RESET :
+		  fz_chance(t_rng, 5) ? (uint32_t)fz_next(t_rng) : 0;
+	g.count = fz_chance(t_rng, 5) ? fz_next(t_rng) : fz_below(t_rng, 65);
+	g.addresses = fz_chance(t_rng, 90) ? (uintptr_t)out : fz_chance(t_rng, 50) ? 0 : 8;
+	if (g.count > 64 && g.addresses == (uintptr_t)out)
+		g.count = 64;
+	r = c_call(WINVM_IOC_WATCH_GET, &g, sizeof(g));
+	if (r.rc || r.status != 0 || g.addresses != (uintptr_t)out)
+		return;
+	if (g.count > 64 || g.granularity != FZ_PAGE)
+		c_fail("WATCH_GET listed %llu pages, granularity %u",
+		       (unsigned long long)g.count, g.granularity);
+	for (i = 0; i < g.count; i++)
+		if ((out[i] & (FZ_PAGE - 1)) || out[i] < fz_round_down(base, FZ_PAGE) ||
+		    out[i] >= base + size || (i && out[i] <= out[i - 1]))
+			c_fail("WATCH_GET(0x%llx+0x%llx) listed 0x%llx at %llu",
+			       (unsigned long long)base, (unsigned long long)size,
+			       (unsigned long long)out[i], (unsigned long long)i);
+}
+
 static void c_section(void)
 {
 	unsigned int x = fz_below(t_rng, 100);
@@ -737,8 +785,10 @@ void c_op(void)
 		c_free();
 	else if (x < 3600)
 		c_protect();
-	else if (x < 4600)
+	else if (x < 4300)
 		c_query();
+	else if (x < 4600)
+		c_watch();
 	else if (x < 5000)
 		c_misc();
 	else if (x < 6800)

@@ -126,6 +126,8 @@ long fz_status_offset(unsigned long cmd)
 	case WINVM_IOC_VIEW_MAP:	return offsetof(struct winvm_view_map_args, status);
 	case WINVM_IOC_VIEW_UNMAP:	return offsetof(struct winvm_view_unmap_args, status);
 	case WINVM_IOC_VIEW_FLUSH:	return offsetof(struct winvm_view_flush_args, status);
+	case WINVM_IOC_WATCH_GET:	return offsetof(struct winvm_watch_get_args, status);
+	case WINVM_IOC_WATCH_RESET:	return offsetof(struct winvm_watch_reset_args, status);
 	}
 	return -1;
 }
@@ -146,6 +148,8 @@ const char *fz_cmd_name(unsigned long cmd)
 	case WINVM_IOC_VIEW_MAP:	return "VIEW_MAP";
 	case WINVM_IOC_VIEW_UNMAP:	return "VIEW_UNMAP";
 	case WINVM_IOC_VIEW_FLUSH:	return "VIEW_FLUSH";
+	case WINVM_IOC_WATCH_GET:	return "WATCH_GET";
+	case WINVM_IOC_WATCH_RESET:	return "WATCH_RESET";
 	}
 	return "?";
 }

@@ -355,6 +355,8 @@ uint32_t rand_alloc_type(void)
 		return fz_chance(&M.rng, 80) ? FZ_PICK(&M.rng, odd) : (uint32_t)fz_next(&M.rng);
 	if (fz_chance(&M.rng, 10))
 		t |= WINVM_MEM_TOP_DOWN;
+	if (fz_chance(&M.rng, 8))
+		t |= WINVM_MEM_WRITE_WATCH;
 	return t;
 }
 

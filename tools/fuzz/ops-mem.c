@@ -52,9 +52,10 @@ static uint32_t alloc_args_status(const struct winvm_alloc_args *a, struct alloc
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (type & WINVM_AT_ROUND_TO_PAGE)
 		return WINVM_STATUS_INVALID_PARAMETER_5;
-	if (type & (WINVM_MEM_WRITE_WATCH | WINVM_MEM_LARGE_PAGES | WINVM_MEM_PHYSICAL))
+	if (type & (WINVM_MEM_LARGE_PAGES | WINVM_MEM_PHYSICAL))
 		return WINVM_STATUS_NOT_SUPPORTED;
-	if (!reset && ((type & ~(WINVM_MEM_RESERVE | WINVM_MEM_COMMIT | WINVM_MEM_TOP_DOWN)) ||
+	if (!reset && ((type & ~(WINVM_MEM_RESERVE | WINVM_MEM_COMMIT | WINVM_MEM_TOP_DOWN |
+				  WINVM_MEM_WRITE_WATCH)) ||
 		       !(type & (WINVM_MEM_RESERVE | WINVM_MEM_COMMIT))))
 		return WINVM_STATUS_INVALID_PARAMETER;
 	if (!reset && !p->prot_ok &&

@@ -167,6 +167,7 @@
 #define WINVM_FEATURE_PRIVATE		(1ULL << 0)	/* alloc/free/protect/query */
 #define WINVM_FEATURE_GUARD		(1ULL << 1)	/* guard pages, FAULT_INFO */
 #define WINVM_FEATURE_SECTIONS		(1ULL << 2)	/* sections and views */
+#define WINVM_FEATURE_WRITE_WATCH	(1ULL << 3)	/* MEM_WRITE_WATCH, WATCH_GET/RESET */
 
 struct winvm_info_args {
 	__u32 flags;			/* in: must be 0 */
@@ -189,7 +190,8 @@ struct winvm_info_args {
  *  zero_bits: as NtAllocateVirtualMemory's ZeroBits: 0, 1..21 (the result
  *  must have that many high-order zero bits of a 32-bit address), or a
  *  value above 31, taken as a mask of the address bits that may be set.
- *  type: MEM_RESERVE, MEM_COMMIT, MEM_TOP_DOWN, MEM_RESET, MEM_RESET_UNDO.
+ *  type: MEM_RESERVE, MEM_COMMIT, MEM_TOP_DOWN, MEM_WRITE_WATCH (new
+ *  allocations only), MEM_RESET, MEM_RESET_UNDO.
  *  protect: PAGE_* with optional GUARD, NOCACHE or WRITECOMBINE.
  */
 struct winvm_alloc_args {
@@ -404,6 +406,43 @@ struct winvm_view_flush_args {
 	__u64 reserved[2];		/* must be 0 */
 };
 
+/*
+ * Write watch.  An allocation made with MEM_WRITE_WATCH (MEM_RESERVE, or
+ * MEM_COMMIT at address 0; private memory only) records which of its pages
+ * were written, by the process or by the kernel on its behalf (read(2)
+ * into the buffer, O_DIRECT, process_vm_writev, /proc/pid/mem), since it
+ * was made or last reset.  Protection changes leave the record alone;
+ * decommit clears it.  Query does not show it.
+ *
+ * WINVM_IOC_WATCH_GET: NtGetWriteWatch.  [address, address + size) must
+ * lie inside one watched allocation.  Up to count page addresses of
+ * written pages, in ascending order, go to the __u64 array at addresses;
+ * count returns how many.  With WINVM_WRITE_WATCH_FLAG_RESET the pages
+ * returned, and only those, are reset.  granularity returns the page size.
+ */
+#define WINVM_WRITE_WATCH_FLAG_RESET	0x00000001
+
+struct winvm_watch_get_args {
+	__u64 address;
+	__u64 size;
+	__u64 addresses;		/* in: user pointer to __u64[count] */
+	__u64 count;			/* in: capacity; out: pages listed */
+	__u32 flags;			/* WINVM_WRITE_WATCH_FLAG_RESET or 0 */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 granularity;		/* out: 4096 */
+	__u32 pad;			/* must be 0 */
+	__u64 reserved[2];		/* must be 0 */
+};
+
+/* WINVM_IOC_WATCH_RESET: NtResetWriteWatch of [address, address + size). */
+struct winvm_watch_reset_args {
+	__u64 address;
+	__u64 size;
+	__u32 flags;			/* must be 0 */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be 0 */
+};
+
 #define WINVM_IOC_MAGIC			'W'
 #define WINVM_IOC_INFO_GET	_IOWR(WINVM_IOC_MAGIC, 0x80, struct winvm_info_args)
 #define WINVM_IOC_MEM_ALLOC	_IOWR(WINVM_IOC_MAGIC, 0x81, struct winvm_alloc_args)
@@ -418,5 +457,7 @@ struct winvm_view_flush_args {
 #define WINVM_IOC_VIEW_MAP	_IOWR(WINVM_IOC_MAGIC, 0x8a, struct winvm_view_map_args)
 #define WINVM_IOC_VIEW_UNMAP	_IOWR(WINVM_IOC_MAGIC, 0x8b, struct winvm_view_unmap_args)
 #define WINVM_IOC_VIEW_FLUSH	_IOWR(WINVM_IOC_MAGIC, 0x8c, struct winvm_view_flush_args)
+#define WINVM_IOC_WATCH_GET	_IOWR(WINVM_IOC_MAGIC, 0x8d, struct winvm_watch_get_args)
+#define WINVM_IOC_WATCH_RESET	_IOWR(WINVM_IOC_MAGIC, 0x8e, struct winvm_watch_reset_args)
 
 #endif /* _UAPI_LINUX_WINVM_H */

@@ -196,6 +196,7 @@ typedef LONG (WINAPI *PVECTORED_EXCEPTION_HANDLER)(struct _EXCEPTION_POINTERS *E
 #define MEM_RESET			0x00080000
 #define MEM_TOP_DOWN			0x00100000
 #define MEM_WRITE_WATCH			0x00200000
+#define WRITE_WATCH_FLAG_RESET		0x01
 #define MEM_PHYSICAL			0x00400000
 #define MEM_RESET_UNDO			0x01000000
 #define MEM_IMAGE			0x01000000
@@ -308,6 +309,11 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
 			   SIZE_T dwLength);
 SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
 			     PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
+
+/* Write watch (allocations made with MEM_WRITE_WATCH). */
+UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+			  PVOID *lpAddresses, ULONG_PTR *lpdwCount, PULONG lpdwGranularity);
+UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
 
 /*
  * Sections.  hFile is INVALID_HANDLE_VALUE (pagefile-backed) or

@@ -87,6 +87,19 @@ NTSTATUS winvm_protect(int fd, uint64_t *address, uint64_t *size, uint32_t prote
 NTSTATUS winvm_query(int fd, uint64_t address, struct winvm_query_args *info);
 
 /*
+ * WINVM_IOC_WATCH_GET: NtGetWriteWatch.  Up to *count addresses of pages
+ * of [address, address + size) written since the last reset go to
+ * addresses[], ascending; *count returns how many.  flags:
+ * WINVM_WRITE_WATCH_FLAG_RESET resets the pages listed.  *granularity
+ * (may be NULL) receives the page size.
+ */
+NTSTATUS winvm_watch_get(int fd, uint32_t flags, uint64_t address, uint64_t size,
+			 uint64_t *addresses, uint64_t *count, uint32_t *granularity);
+
+/* WINVM_IOC_WATCH_RESET: NtResetWriteWatch of [address, address + size). */
+NTSTATUS winvm_watch_reset(int fd, uint64_t address, uint64_t size);
+
+/*
  * WINVM_IOC_FAULT_INFO: reads (and consumes) the calling thread's fault
  * record; STATUS_NOT_FOUND when there is none.  Async-signal-safe.
  */
