@@ -42,6 +42,7 @@ struct allocation {
 	bool regions_truncated;
 	struct region *regions;
 	char name[256];			/* Linux mappings: the /proc/self/maps path */
+	int64_t written;		/* MEM_WRITE_WATCH: pages written; else -1 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -183,6 +184,29 @@ static void maps_name(uint64_t base, char *name, size_t len)
 }
 
 /*
+ * The pages of @a written since the last reset, if it was made with
+ * MEM_WRITE_WATCH (WATCH_GET without reset, in rounds); -1 if not.
+ */
+static int64_t watched_pages(int fd, const struct allocation *a)
+{
+	uint64_t buf[512], addr = a->base, end = a->base + a->size, count;
+	int64_t total = 0;
+
+	for (;;) {
+		count = sizeof(buf) / sizeof(buf[0]);
+		if (!WINVM_NT_SUCCESS(winvm_watch_get(fd, 0, addr, end - addr, buf, &count,
+						      NULL)))
+			return addr == a->base ? -1 : total;
+		total += (int64_t)count;
+		if (count < sizeof(buf) / sizeof(buf[0]))
+			return total;
+		addr = buf[count - 1] + PAGE;
+		if (addr >= end)
+			return total;
+	}
+}
+
+/*
  * Fills @a for the allocation containing @addr (first query in @q).
  * Returns false if the walk cannot go on.
  */
@@ -244,6 +268,7 @@ static bool collect(int fd, const struct winvm_query_args *first, struct allocat
 	}
 	if (!a->winvm)
 		maps_name(a->base, a->name, sizeof(a->name));
+	a->written = a->winvm && a->type == WINVM_MEM_PRIVATE ? watched_pages(fd, a) : -1;
 	return true;
 }
 
@@ -306,6 +331,8 @@ static void print_row(FILE *out, const struct allocation *a, unsigned int flags,
 		print_strip(out, a, colour);
 	else
 		fprintf(out, "%s", a->name[0] ? a->name : "(linux)");
+	if (a->written >= 0)
+		fprintf(out, "  write watch: %" PRId64 " written", a->written);
 	fputc('\n', out);
 	if (!(flags & WINVM_MAP_REGIONS) || !a->regions)
 		return;
@@ -376,6 +403,10 @@ static void print_json(FILE *out, const struct allocation *a, bool first)
 		fputs("null", out);
 	fprintf(out, ", \"winvm\": %s, \"name\": ", a->winvm ? "true" : "false");
 	json_string(out, a->name);
+	if (a->written >= 0)
+		fprintf(out, ", \"write_watch_written\": %" PRId64, a->written);
+	else
+		fputs(", \"write_watch_written\": null", out);
 	fprintf(out, ", \"pages\": \"%s\", \"pages_per_char\": %" PRIu64 ", \"regions\": [",
 		a->strip, a->per);
 	for (i = 0; i < a->nregions; i++) {

@@ -56,6 +56,9 @@ static bool winvm_ptes_small(struct winvm_alloc *alloc, unsigned long start,
 	return true;
 }
 
+/* Ranges shorter than this are write-protected a folio at a time. */
+#define WINVM_WP_FEW	8
+
 /*
  * Write-protect the resident folios of [idx, last] one by one with
  * folio_mkclean(): the kernel's own per-page write-protect, which walks
@@ -229,7 +232,8 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 	bool unmapped;
 
 	mmap_assert_write_locked(alloc->wmm->mm);
-	if (!winvm_ptes_small(alloc, start, end) ||
+	/* A few pages cost less one by one than by two walks and a lock pass. */
+	if (last - idx < WINVM_WP_FEW || !winvm_ptes_small(alloc, start, end) ||
 	    !winvm_wrprotect_batch(alloc, idx, last, &unmapped))
 		unmapped = winvm_wrprotect_folios(mapping, idx, last);
 	/*

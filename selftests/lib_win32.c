@@ -1635,6 +1635,36 @@ TEST_F(win32, map_print)
 }
 
 /* Big allocations get one strip character per group of pages. */
+/* winvm-map shows which allocations are watched, and how many pages are written. */
+TEST_F(win32, map_print_write_watch)
+{
+	char *a = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			       PAGE_READWRITE);
+	char *b = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	char *text;
+	int ret;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	a[0] = 1;
+	a[5 * P] = 1;
+	b[0] = 1;
+	text = map_text(a, WINVM_MAP_NOCOLOR, &ret);
+	ASSERT_NE(NULL, text);
+	ASSERT_NE(NULL, strstr(text, "write watch: 2 written")) TH_LOG("%s", text);
+	free(text);
+	text = map_text(b, WINVM_MAP_NOCOLOR, &ret);
+	ASSERT_NE(NULL, text);
+	ASSERT_EQ(NULL, strstr(text, "write watch"));
+	free(text);
+	text = map_text(a, WINVM_MAP_JSON, &ret);
+	ASSERT_NE(NULL, text);
+	ASSERT_NE(NULL, strstr(text, "\"write_watch_written\": 2")) TH_LOG("%s", text);
+	free(text);
+	ASSERT_TRUE(VirtualFree(a, 0, MEM_RELEASE));
+	ASSERT_TRUE(VirtualFree(b, 0, MEM_RELEASE));
+}
+
 TEST_F(win32, map_print_scaled)
 {
 	char *a = VirtualAlloc(NULL, 1024 * 1024, MEM_RESERVE, PAGE_READWRITE);
