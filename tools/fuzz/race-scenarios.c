@@ -754,3 +754,136 @@ void sc_section(double secs)
 	*(volatile uint64_t *)(uintptr_t)c.view = 1;
 	sc_unmap(c.view);
 }
+
+/* ------------------------------------------------------------------ */
+/* write watch                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Writers on many threads, each writing its own page, while one thread
+ * gets-and-resets the record and another flips the protection of pages
+ * no writer owns.  The checker's generation g goes up after each
+ * get-and-reset returns; a writer that read generation g before its write
+ * and published it after, before the next get began, wrote after that
+ * reset: its page must be in the next list.  No write may be lost.
+ */
+#define WW_PAGES	64
+
+struct ww_ctx {
+	uint64_t base;
+	int writers;
+	_Atomic uint64_t gen;
+	_Atomic uint64_t wrote[16];	/* generation of the writer's last write */
+};
+
+static void *ww_writer(void *arg)
+{
+	struct rthread *t = arg;
+	struct ww_ctx *c = t->ctx;
+	volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)(c->base +
+								 (4 * t->idx + 1) * FZ_PAGE);
+	uint64_t v = 0, g;
+
+	fz_thread_signals();
+	while (r_running(t->end)) {
+		g = atomic_load(&c->gen);
+		*slot = ++v;
+		atomic_store(&c->wrote[t->idx], g);
+		atomic_fetch_add(&r_ops, 1);
+	}
+	return NULL;
+}
+
+static bool ww_get_reset(struct ww_ctx *c, uint64_t *out, uint64_t *count)
+{
+	struct winvm_watch_get_args g = {
+		.address = c->base, .size = WW_PAGES * FZ_PAGE,
+		.flags = WINVM_WRITE_WATCH_FLAG_RESET, .addresses = (uintptr_t)out,
+		.count = WW_PAGES,
+	};
+
+	if (ioctl(r_fd, WINVM_IOC_WATCH_GET, &g)) {
+		RFAIL("watch: WATCH_GET -> %s, %s", strerror(errno),
+		      winvm_abi_status_name(g.status));
+		return false;
+	}
+	*count = g.count;
+	return true;
+}
+
+static void *ww_checker(void *arg)
+{
+	struct rthread *t = arg;
+	struct ww_ctx *c = t->ctx;
+	uint64_t out[WW_PAGES], seen[16], count, g, i;
+	int k;
+
+	fz_thread_signals();
+	while (r_running(t->end)) {
+		g = atomic_load(&c->gen);
+		for (k = 0; k < c->writers; k++)
+			seen[k] = atomic_load(&c->wrote[k]);
+		if (!ww_get_reset(c, out, &count))
+			break;
+		for (k = 0; k < c->writers; k++) {
+			uint64_t page = c->base + (4 * k + 1) * FZ_PAGE;
+			bool listed = false;
+
+			for (i = 0; i < count; i++)
+				listed |= out[i] == page;
+			if (seen[k] == g && !listed)
+				RFAIL("watch: writer %d wrote after reset %llu, not listed", k,
+				      (unsigned long long)g);
+			atomic_fetch_add(&r_checks, 1);
+		}
+		atomic_store(&c->gen, g + 1);
+		atomic_fetch_add(&r_ops, 1);
+	}
+	return NULL;
+}
+
+static void *ww_flipper(void *arg)
+{
+	struct rthread *t = arg;
+	struct ww_ctx *c = t->ctx;
+	struct fz_rng rng = { fz_seed_mix(RO_.seed, 700) };
+
+	fz_thread_signals();
+	while (r_running(t->end)) {
+		/* Pages 4k and 4k + 2: never a writer's. */
+		int pg = 4 * fz_below(&rng, WW_PAGES / 4) + 2 * fz_below(&rng, 2);
+		uint32_t prot = FZ_PICK(&rng, ((const uint32_t[]){
+			WINVM_PAGE_READWRITE, WINVM_PAGE_READONLY, WINVM_PAGE_NOACCESS,
+			WINVM_PAGE_READWRITE | WINVM_PAGE_GUARD }));
+		uint32_t st = r_protect(c->base + pg * FZ_PAGE, FZ_PAGE, prot);
+
+		if (st)
+			RFAIL("watch: flip of page %d -> %s", pg, winvm_abi_status_name(st));
+		atomic_fetch_add(&r_ops, 1);
+	}
+	return NULL;
+}
+
+void sc_watch(double secs)
+{
+	static struct ww_ctx c;
+	struct rthread w[16], ck[1], fl[1];
+	int n = RO_.threads > 16 ? 16 : RO_.threads;
+	double end = fz_now() + secs;
+
+	memset(&c, 0, sizeof(c));
+	c.writers = n;
+	if (r_alloc(&c.base, WW_PAGES * FZ_PAGE, WINVM_MEM_RESERVE | WINVM_MEM_COMMIT |
+		    WINVM_MEM_WRITE_WATCH, WINVM_PAGE_READWRITE)) {
+		RFAIL("watch: cannot allocate");
+		return;
+	}
+	r_spawn(w, n, ww_writer, &c, end);
+	r_spawn(ck, 1, ww_checker, &c, end);
+	r_spawn(fl, 1, ww_flipper, &c, end);
+	r_join(w, n);
+	r_join(ck, 1);
+	r_join(fl, 1);
+	r_drain();
+	r_free(c.base, 0, WINVM_MEM_RELEASE);
+}

@@ -136,7 +136,7 @@ int fz_race_main(int argc, char **argv)
 		void (*fn)(double secs);
 	} sc[] = {
 		{ "decommit", sc_decommit }, { "guard", sc_guard }, { "protect", sc_protect },
-		{ "release", sc_release }, { "section", sc_section },
+		{ "release", sc_release }, { "section", sc_section }, { "watch", sc_watch },
 	};
 	unsigned int i, n = 0;
 	double t0 = fz_now();
@@ -154,7 +154,7 @@ int fz_race_main(int argc, char **argv)
 		else if (!strcmp(a, "--scenario") && v)
 			RO_.scenarios = v, i++;
 		else {
-			fz_dprintf(2, "usage: winvm-race [--time S] [--threads N] [--seed N] [--scenario decommit,guard,protect,release,section]\n");
+			fz_dprintf(2, "usage: winvm-race [--time S] [--threads N] [--seed N] [--scenario decommit,guard,protect,release,section,watch]\n");
 			return 2;
 		}
 	}

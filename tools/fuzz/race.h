@@ -52,5 +52,6 @@ void sc_guard(double secs);
 void sc_protect(double secs);
 void sc_release(double secs);
 void sc_section(double secs);
+void sc_watch(double secs);
 
 #endif /* WINVM_RACE_H */
