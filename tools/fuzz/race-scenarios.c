@@ -873,6 +873,8 @@ void sc_watch(double secs)
 
 	memset(&c, 0, sizeof(c));
 	c.writers = n;
+	/* Generation 0 is "never wrote": the first reset's is 1. */
+	c.gen = 1;
 	if (r_alloc(&c.base, WW_PAGES * FZ_PAGE, WINVM_MEM_RESERVE | WINVM_MEM_COMMIT |
 		    WINVM_MEM_WRITE_WATCH, WINVM_PAGE_READWRITE)) {
 		RFAIL("watch: cannot allocate");
