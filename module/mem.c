@@ -253,6 +253,18 @@ u32 winvm_mem_alloc(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 	return winvm_commit(wmm, args, start, end);
 }
 
+/*
+ * Released and decommitted pages were never written, as far as write
+ * watch goes (R130).
+ */
+static void winvm_forget_writes(struct winvm_alloc *alloc, unsigned long start,
+				unsigned long end)
+{
+	if (alloc->watch)
+		winvm_watch_clear(alloc->watch, winvm_pgoff(alloc, start),
+				  winvm_pgoff(alloc, end) - 1);
+}
+
 /* Give back [start, end) of @alloc; an inner range splits the allocation. */
 static int winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 			 unsigned long start, unsigned long end)
@@ -289,9 +301,7 @@ static int winvm_release(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	mutex_lock(&alloc->state_lock);
 	winvm_ps_set_nocap(&alloc->pages, winvm_pgoff(alloc, start),
 			   winvm_pgoff(alloc, end) - 1, 0);
-	if (alloc->watch)
-		winvm_watch_clear(alloc->watch, winvm_pgoff(alloc, start),
-				  winvm_pgoff(alloc, end) - 1);
+	winvm_forget_writes(alloc, start, end);
 	if (!head) {
 		alloc->base = end;
 		alloc->size = a_end - end;
@@ -318,10 +328,8 @@ static int winvm_decommit(struct winvm_mm *wmm, struct winvm_alloc *alloc,
 	ret = winvm_ps_set(&alloc->pages, winvm_pgoff(alloc, start),
 			   winvm_pgoff(alloc, end) - 1, 0);
 	mutex_unlock(&alloc->state_lock);
-	/* Decommitted pages were never written, as far as the watch goes (R130). */
-	if (!ret && alloc->watch)
-		winvm_watch_clear(alloc->watch, winvm_pgoff(alloc, start),
-				  winvm_pgoff(alloc, end) - 1);
+	if (!ret)
+		winvm_forget_writes(alloc, start, end);
 	return ret;
 }
 

@@ -257,7 +257,7 @@ static int winvm_pte_grant_write(pte_t *ptep, unsigned long addr, void *data)
 		return 0;
 	/*
 	 * Dirty now, PTE and folio, as the write fault would have made them
-	 * (winvm_wrprotect_range() relies on the folio's).  The present PTE,
+	 * (winvm_wrprotect_chunk() relies on the folio's).  The present PTE,
 	 * under its lock, keeps truncation away from the folio.
 	 */
 	folio_mark_dirty(page_folio(pte_page(pte)));

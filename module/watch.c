@@ -107,17 +107,13 @@ int winvm_watch_mark(struct winvm_watch *w, pgoff_t idx)
 static void winvm_bits_clear(unsigned long *bits, unsigned long lo, unsigned long n)
 {
 	unsigned long end = lo + n;
-	unsigned long mid_lo = round_up(lo, BITS_PER_LONG);
-	unsigned long mid_hi = round_down(end, BITS_PER_LONG);
+	unsigned long mid_lo = min(round_up(lo, BITS_PER_LONG), end);
+	unsigned long mid_hi = max(round_down(end, BITS_PER_LONG), mid_lo);
 
-	if (mid_lo >= mid_hi) {
-		for (; lo < end; lo++)
-			clear_bit(lo, bits);
-		return;
-	}
 	for (; lo < mid_lo; lo++)
 		clear_bit(lo, bits);
-	bitmap_clear(bits, mid_lo, mid_hi - mid_lo);
+	if (mid_hi > mid_lo)
+		bitmap_clear(bits, mid_lo, mid_hi - mid_lo);
 	for (lo = mid_hi; lo < end; lo++)
 		clear_bit(lo, bits);
 }

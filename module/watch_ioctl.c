@@ -115,14 +115,15 @@ static u32 winvm_watch_range(u64 addr, u64 size, unsigned long *start, unsigned 
 }
 
 /*
- * One round of NtGetWriteWatch: list up to @max written pages from *idx
- * (under mmap_lock for reading), copy their addresses out (no lock held),
- * and only then, with RESET, reset exactly those; so a reply that cannot
- * be written resets nothing.  Returns the count or a negative errno
- * (-EINVAL: the range is no longer one watched allocation).
+ * One round of NtGetWriteWatch from *next: list up to @max written pages
+ * (under mmap_lock for reading), copy their addresses out (holding only
+ * op_lock, which no fault takes), and only then, with RESET, reset
+ * exactly those; so a reply that cannot be written resets nothing.
+ * *next moves past the last page listed.  Returns the count or a negative
+ * errno (-EINVAL: the range is not, or no longer, one watched allocation).
  */
 static long winvm_watch_round(struct winvm_mm *wmm, struct winvm_watch_get_args *args,
-			      unsigned long start, unsigned long end, pgoff_t *idx,
+			      unsigned long start, unsigned long end, unsigned long *next,
 			      u64 listed, pgoff_t *pages)
 {
 	u64 __user *out = (u64 __user *)u64_to_user_ptr(args->addresses) + listed;
@@ -130,6 +131,7 @@ static long winvm_watch_round(struct winvm_mm *wmm, struct winvm_watch_get_args 
 	bool reset = args->flags & WINVM_WRITE_WATCH_FLAG_RESET;
 	struct winvm_alloc *alloc;
 	unsigned long origin;
+	pgoff_t idx;
 
 	if (mmap_read_lock_killable(wmm->mm))
 		return -EINTR;
@@ -139,8 +141,10 @@ static long winvm_watch_round(struct winvm_mm *wmm, struct winvm_watch_get_args 
 		return -EINVAL;
 	}
 	origin = alloc->origin;
-	n = winvm_watch_list(alloc->watch, idx, winvm_pgoff(alloc, end) - 1, pages, max);
+	idx = winvm_pgoff(alloc, *next);
+	n = winvm_watch_list(alloc->watch, &idx, winvm_pgoff(alloc, end) - 1, pages, max);
 	mmap_read_unlock(wmm->mm);
+	*next = origin + (idx << PAGE_SHIFT);
 
 	for (i = 0; i < n; i++)
 		if (put_user(origin + (pages[i] << PAGE_SHIFT), out + i))
@@ -164,27 +168,12 @@ static u32 winvm_watch_get_check(struct winvm_watch_get_args *args)
 	return 0;
 }
 
-/* Is [start, end) one watched allocation?  *idx receives its first page. */
-static int winvm_watch_first(struct winvm_mm *wmm, unsigned long start, unsigned long end,
-			     pgoff_t *idx)
-{
-	struct winvm_alloc *alloc;
-
-	if (mmap_read_lock_killable(wmm->mm))
-		return -EINTR;
-	alloc = winvm_watch_find(wmm, start, end);
-	if (alloc)
-		*idx = winvm_pgoff(alloc, start);
-	mmap_read_unlock(wmm->mm);
-	return alloc ? 0 : -EINVAL;
-}
-
 u32 winvm_watch_get_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *call)
 {
 	struct winvm_watch_get_args *args = arg;
-	unsigned long start, end;
-	pgoff_t *pages, idx;
+	unsigned long start, end, next;
 	u64 listed = 0;
+	pgoff_t *pages;
 	long n;
 	u32 status;
 
@@ -199,22 +188,18 @@ u32 winvm_watch_get_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *ca
 	pages = kmalloc_array(WINVM_WATCH_ROUND, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return WINVM_STATUS_NO_MEMORY;
-	n = winvm_watch_first(wmm, start, end, &idx);
-	while (!n && listed < args->count) {
-		n = winvm_watch_round(wmm, args, start, end, &idx, listed, pages);
-		if (n > 0) {
+	next = start;
+	do {
+		n = winvm_watch_round(wmm, args, start, end, &next, listed, pages);
+		if (n > 0)
 			listed += n;
-			n = 0;
-		} else if (!n) {
-			break;
-		}
-	}
+	} while (n > 0 && listed < args->count);
 	kfree(pages);
 	/*
 	 * Unmapped natively between two rounds, or an array that ends early:
 	 * the rounds already copied out (and reset) stand, so say how many.
 	 */
-	if (n && !((n == -EINVAL || n == -EFAULT) && listed))
+	if (n < 0 && !((n == -EINVAL || n == -EFAULT) && listed))
 		return winvm_errno_status(n);
 	args->count = listed;
 	args->granularity = PAGE_SIZE;
