@@ -15,16 +15,12 @@
 #   build/bench/results.tsv   case, param, unit, winvm, native, ratio, note
 #   build/bench/console.log   the guest's serial console
 #
-# tools/vmtest.sh keeps its logs, module build and initramfs under its
-# checkout's build/, shared with any "make test" running at the same time.
-# To stay out of their way it is run from a private root in build/bench/vm
-# (links to the real script, guest init, dkms.conf and kernels), with
-# WINVM_SRC pointing back at this checkout.
+# The guest is run from a private root (tools/guest-run.sh), so this can
+# run beside make test.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/bench
-VM=$OUT/vm
 KERNEL=${1:-6.12}
 BEGIN='@@WINVM-BENCH-TSV-BEGIN@@'
 END='@@WINVM-BENCH-TSV-END@@'
@@ -41,27 +37,10 @@ if ! make -C "$ROOT/bench" OUT="$OUT/bin" >"$OUT/build.log" 2>&1; then
 	exit 1
 fi
 
-mkdir -p "$VM/tools" "$VM/build"
-ln -sfn "$ROOT/tools/vmtest.sh" "$VM/tools/vmtest.sh"
-ln -sfn "$ROOT/tools/guest-init.sh" "$VM/tools/guest-init.sh"
-ln -sfn "$ROOT/dkms.conf" "$VM/dkms.conf"
-ln -sfn "$ROOT/build/kernels" "$VM/build/kernels"
-
-rc=0
-WINVM_SRC=${WINVM_SRC:-$ROOT} VMTEST_TESTS_DIR=$OUT/bin \
-	VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-900} \
-	bash "$VM/tools/vmtest.sh" "$KERNEL" || rc=$?
-
-log=$VM/build/logs/$KERNEL.log
-if [ ! -f "$log" ]; then
-	echo "bench: no console log ($log)" >&2
-	exit 1
-fi
-tr -d '\r' <"$log" >"$OUT/console.log"
-# The block between the markers, minus any kernel message that the console
-# interleaved with it.
-sed -n "/^$BEGIN\$/,/^$END\$/p" "$OUT/console.log" |
-	grep -v -e "^$BEGIN\$" -e "^$END\$" -e '^\[ *[0-9]*\.[0-9]*\]' >"$OUT/results.tsv" || true
+. "$ROOT/tools/guest-run.sh"
+guest_run "$ROOT" "$OUT" "$KERNEL" "$OUT/bin" || { echo "bench: no results" >&2; exit 1; }
+rc=$GUEST_RC
+guest_block "$OUT" "$BEGIN" "$END" >"$OUT/results.tsv"
 if ! grep -q '^case	' "$OUT/results.tsv"; then
 	echo "bench: no results in the console log (see $OUT/console.log)" >&2
 	exit 1

@@ -12,13 +12,12 @@
 #   build/profile/profile-KERNEL.txt   the call trees
 #   build/profile/console.log          the guest's serial console
 #
-# Like tools/bench.sh it runs tools/vmtest.sh from a private root
-# (build/profile/vm), so it can run beside make test.
+# Like tools/bench.sh it runs the guest from a private root
+# (tools/guest-run.sh), so it can run beside make test.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/profile
-VM=$OUT/vm
 KERNEL=${1:-6.12}
 BEGIN='@@WINVM-PROFILE-BEGIN@@'
 END='@@WINVM-PROFILE-END@@'
@@ -37,23 +36,10 @@ fi
 cp "$OUT/build/bench-profile" "$OUT/bin/"
 echo bench-profile >"$OUT/bin/TESTS"
 
-mkdir -p "$VM/tools" "$VM/build"
-ln -sfn "$ROOT/tools/vmtest.sh" "$VM/tools/vmtest.sh"
-ln -sfn "$ROOT/tools/guest-init.sh" "$VM/tools/guest-init.sh"
-ln -sfn "$ROOT/dkms.conf" "$VM/dkms.conf"
-ln -sfn "$ROOT/build/kernels" "$VM/build/kernels"
-
-rc=0
-WINVM_SRC=${WINVM_SRC:-$ROOT} VMTEST_TESTS_DIR=$OUT/bin \
-	VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-900} \
-	bash "$VM/tools/vmtest.sh" "$KERNEL" || rc=$?
-
-log=$VM/build/logs/$KERNEL.log
-[ -f "$log" ] || { echo "profile: no console log ($log)" >&2; exit 1; }
-tr -d '\r' <"$log" >"$OUT/console.log"
-sed -n "/^$BEGIN\$/,/^$END\$/p" "$OUT/console.log" |
-	grep -v -e "^$BEGIN\$" -e "^$END\$" -e '^\[ *[0-9]*\.[0-9]*\]' \
-	>"$OUT/profile-$KERNEL.txt" || true
+. "$ROOT/tools/guest-run.sh"
+guest_run "$ROOT" "$OUT" "$KERNEL" "$OUT/bin" || { echo "profile: no call trees" >&2; exit 1; }
+rc=$GUEST_RC
+guest_block "$OUT" "$BEGIN" "$END" >"$OUT/profile-$KERNEL.txt"
 if ! grep -q '^## ' "$OUT/profile-$KERNEL.txt"; then
 	echo "profile: no call trees in the console log (see $OUT/console.log)" >&2
 	exit 1
