@@ -312,54 +312,62 @@ static void write_every(char *p, size_t pages, size_t stride)
 		p[i * PAGE] = 1;
 }
 
-static double wv_gr(void *arg)
+/*
+ * Write every stride-th page of @region, then time one get-and-reset,
+ * which must list exactly those pages.
+ */
+static double time_gr(const struct gr *g, char *region, long (*get_reset)(const struct gr *),
+		      const char *what)
 {
-	struct gr *g = arg;
-	uint64_t count;
+	long n, want = (long)((g->pages + g->stride - 1) / g->stride);
 	double t0, t1;
 
-	write_every(PTR(g->base), g->pages, g->stride);
+	write_every(region, g->pages, g->stride);
 	t0 = now_ns();
-	if (!wv_get_reset(g->base, g->pages * PAGE, g->pages, &count))
-		return NAN;
+	n = get_reset(g);
 	t1 = now_ns();
-	if (count != (g->pages + g->stride - 1) / g->stride) {
-		set_err("listed %" PRIu64 " pages", count);
+	if (n != want) {
+		set_err("%s listed %ld pages, not %ld", what, n, want);
 		return NAN;
 	}
 	return t1 - t0;
+}
+
+static long wv_list(const struct gr *g)
+{
+	uint64_t count;
+
+	return wv_get_reset(g->base, g->pages * PAGE, g->pages, &count) ? (long)count : -1;
+}
+
+static long wine_list(const struct gr *g)
+{
+	size_t n = wine_get_reset(g_out, g->pages);
+
+	return bad ? -1 : (long)n;
+}
+
+static long uffd_list(const struct gr *g)
+{
+	(void)g;
+	return uffd_get_reset();
+}
+
+static double wv_gr(void *arg)
+{
+	struct gr *g = arg;
+
+	return time_gr(g, PTR(g->base), wv_list, "WATCH_GET");
 }
 
 static double wine_gr(void *arg)
 {
-	struct gr *g = arg;
-	double t0, t1;
-	size_t n;
-
-	write_every(w_region, g->pages, g->stride);
-	t0 = now_ns();
-	n = wine_get_reset(g_out, g->pages);
-	t1 = now_ns();
-	if (bad || n != (g->pages + g->stride - 1) / g->stride)
-		return NAN;
-	return t1 - t0;
+	return time_gr(arg, w_region, wine_list, "the fallback");
 }
 
 static double uffd_gr(void *arg)
 {
-	struct gr *g = arg;
-	double t0, t1;
-	long n;
-
-	write_every(u_region, g->pages, g->stride);
-	t0 = now_ns();
-	n = uffd_get_reset();
-	t1 = now_ns();
-	if (n != (long)((g->pages + g->stride - 1) / g->stride)) {
-		set_err("PAGEMAP_SCAN listed %ld pages", n);
-		return NAN;
-	}
-	return t1 - t0;
+	return time_gr(arg, u_region, uffd_list, "PAGEMAP_SCAN");
 }
 
 /* The same get-and-reset against PAGEMAP_SCAN, where the kernel has it. */
