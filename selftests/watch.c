@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "winvm_test.h"
+#include "wv_proc.h"
 
 #define WATCH		WINVM_MEM_WRITE_WATCH
 #define WRESET		WINVM_WRITE_WATCH_FLAG_RESET
@@ -256,6 +257,105 @@ TEST_F(winvm, refusals)
 		  wv_alloc_at(self->fd, 0, WV_GRAN, WATCH, RW));
 	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
 	ASSERT_OK(wv_free_at(self->fd, plain, 0, RELEASE));
+}
+
+/* Reserved fields and padding are refused by both calls. */
+TEST_F(winvm, reserved_fields_refused)
+{
+	uint64_t a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT | WATCH, RW), out[4];
+	struct winvm_watch_get_args g = {
+		.address = a, .size = WV_GRAN, .addresses = U64(out), .count = 4, .pad = 1,
+	};
+	struct winvm_watch_reset_args r = { .address = a, .size = WV_GRAN, .flags = 1 };
+
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_WATCH_GET, &g));
+	ASSERT_HEX(WINVM_STATUS_INVALID_PARAMETER, g.status);
+	g.pad = 0;
+	g.reserved[1] = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_WATCH_GET, &g));
+	ASSERT_HEX(WINVM_STATUS_INVALID_PARAMETER, g.status);
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_WATCH_RESET, &r));
+	ASSERT_HEX(WINVM_STATUS_INVALID_PARAMETER, r.status);
+	r.flags = 0;
+	r.reserved[0] = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, WINVM_IOC_WATCH_RESET, &r));
+	ASSERT_HEX(WINVM_STATUS_INVALID_PARAMETER, r.status);
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+}
+
+/* A view of a section is never watched, written or not. */
+TEST_F(winvm, views_are_not_watched)
+{
+	int sfd = wv_must_section(self->fd, WV_GRAN, RW, 0);
+	uint64_t v = wv_must_map(self->fd, sfd, MAP_W, 0, 0), out[4], count = 4;
+
+	*(volatile uint8_t *)PTR(v) = 1;
+	ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER,
+		  wv_watch(self->fd, 0, v, WV_PAGE, out, &count, NULL));
+	ASSERT_NT(WINVM_STATUS_INVALID_PARAMETER, wv_watch_reset(self->fd, v, WV_PAGE));
+	ASSERT_OK(wv_unmap(self->fd, v));
+	close(sfd);
+}
+
+/*
+ * The unprivileged caller of the threat model (uid 65534, no capability):
+ * write watch works on its own memory, and the parent's context (an
+ * inherited fd) and the parent's watched range are not its to read.
+ */
+#define CHILD_SKIP	4
+
+static int nobody_watch(int parent_fd, uint64_t parent_a)
+{
+	uint64_t a = 0, size = WV_GRAN, out[4], count = 4;
+	int fd, bad = 0;
+
+	if (wv_drop_to_nobody())
+		return CHILD_SKIP;
+	fd = open(WV_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 10;
+	/*
+	 * First, while nothing of the child's own can be there: the parent's
+	 * winvm VMAs are not copied into a child, so its range is free here.
+	 */
+	if (wv_watch(fd, 0, parent_a, WV_GRAN, out, &count, NULL) !=
+	    WINVM_STATUS_INVALID_PARAMETER)
+		bad |= 8;
+	if (wv_alloc(fd, &a, &size, 0, RESERVE | COMMIT | WATCH, RW) != ST_OK)
+		return 11;
+	touch(a, 2);
+	if (wv_watch(fd, WRESET, a, WV_GRAN, out, &count, NULL) != ST_OK || count != 1 ||
+	    out[0] != a + 2 * WV_PAGE)
+		bad |= 1;
+	count = 4;
+	if (wv_watch(parent_fd, 0, parent_a, WV_GRAN, out, &count, NULL) !=
+	    WINVM_STATUS_INVALID_HANDLE)
+		bad |= 2;
+	if (wv_watch_reset(parent_fd, parent_a, WV_GRAN) != WINVM_STATUS_INVALID_HANDLE)
+		bad |= 4;
+	return bad;
+}
+
+TEST_F(winvm, unprivileged_caller)
+{
+	uint64_t a, idx[4];
+	pid_t pid;
+	int rc;
+
+	a = wv_must_alloc(self->fd, 0, WV_GRAN, RESERVE | COMMIT | WATCH, RW);
+	touch(a, 5);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(nobody_watch(self->fd, a));
+	rc = wv_wait(pid);
+	if (rc == CHILD_SKIP)
+		SKIP(return, "the child could not drop to uid %d", WV_NOBODY);
+	ASSERT_EQ(0, rc);
+	/* The parent's record is as it was. */
+	ASSERT_EQ(1, dirty(self->fd, 0, a, a, WV_GRAN, idx, 4));
+	ASSERT_EQ(5ULL, idx[0]);
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
 }
 
 /*
