@@ -141,44 +141,32 @@ void winvm_watch_clear(struct winvm_watch *w, pgoff_t first, pgoff_t last)
 }
 
 /*
- * The first written page in [*idx, last], or last + 1; the search skips
- * absent bitmaps whole, so a clean range costs one bit per page at most.
- */
-static pgoff_t winvm_watch_next(struct winvm_watch *w, pgoff_t idx, pgoff_t last)
-{
-	unsigned long *bits, c = idx / WINVM_WATCH_BITS, found, size;
-	pgoff_t base;
-
-	for (;;) {
-		bits = xa_find(&w->chunks, &c, last / WINVM_WATCH_BITS, XA_PRESENT);
-		if (!bits)
-			return last + 1;
-		base = c * WINVM_WATCH_BITS;
-		size = min(last - base + 1, WINVM_WATCH_BITS);
-		found = find_next_bit(bits, size, idx > base ? idx - base : 0);
-		if (found < size)
-			return base + found;
-		if (c == last / WINVM_WATCH_BITS)
-			return last + 1;
-		c++;
-	}
-}
-
-/*
  * Up to @max written pages from *idx to @last into @out (shm offsets), with
- * *idx advanced past the last one listed.
+ * *idx advanced past the last one listed.  Absent bitmaps are skipped
+ * whole, so a clean range costs one bit per page at most, and each
+ * bitmap is looked up once per call.
  */
 unsigned int winvm_watch_list(struct winvm_watch *w, pgoff_t *idx, pgoff_t last,
 			      pgoff_t *out, unsigned int max)
 {
+	unsigned long c, *bits, bit, size;
 	unsigned int n = 0;
-	pgoff_t p = *idx;
+	pgoff_t p = *idx, base;
 
-	while (n < max) {
-		p = winvm_watch_next(w, p, last);
-		if (p > last)
+	while (n < max && p <= last) {
+		c = p / WINVM_WATCH_BITS;
+		bits = xa_find(&w->chunks, &c, last / WINVM_WATCH_BITS, XA_PRESENT);
+		if (!bits) {
+			p = last + 1;
 			break;
-		out[n++] = p++;
+		}
+		base = c * WINVM_WATCH_BITS;
+		size = min(last - base + 1, WINVM_WATCH_BITS);
+		bit = find_next_bit(bits, size, p > base ? p - base : 0);
+		for (; bit < size && n < max; bit = find_next_bit(bits, size, bit + 1))
+			out[n++] = base + bit;
+		/* Full: on after the last one listed; else past this bitmap. */
+		p = n == max ? out[n - 1] + 1 : base + size;
 	}
 	*idx = p;
 	return n;
@@ -187,11 +175,15 @@ unsigned int winvm_watch_list(struct winvm_watch *w, pgoff_t *idx, pgoff_t last,
 /* Forget the writes to the listed pages, which winvm_watch_list() found. */
 void winvm_watch_unmark(struct winvm_watch *w, const pgoff_t *pages, unsigned int n)
 {
-	unsigned long *bits;
+	unsigned long c = ULONG_MAX, *bits = NULL;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		bits = xa_load(&w->chunks, pages[i] / WINVM_WATCH_BITS);
+		/* (Listed in ascending order: one lookup per bitmap.) */
+		if (pages[i] / WINVM_WATCH_BITS != c) {
+			c = pages[i] / WINVM_WATCH_BITS;
+			bits = xa_load(&w->chunks, c);
+		}
 		if (bits)
 			clear_bit(pages[i] % WINVM_WATCH_BITS, bits);
 	}

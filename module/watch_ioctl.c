@@ -21,6 +21,21 @@
 #define WINVM_WATCH_ROUND	(PAGE_SIZE / sizeof(u64))
 
 /*
+ * A round's buffer: the listed offsets, then either their addresses (to
+ * copy out) or, later, their locked folios (to reset them).
+ */
+static pgoff_t *winvm_watch_buf(void)
+{
+	BUILD_BUG_ON(sizeof(u64) != sizeof(pgoff_t) || sizeof(u64) != sizeof(void *));
+	return kmalloc_array(2 * WINVM_WATCH_ROUND, sizeof(pgoff_t), GFP_KERNEL);
+}
+
+static void *winvm_watch_buf_tail(pgoff_t *pages)
+{
+	return pages + WINVM_WATCH_ROUND;
+}
+
+/*
  * The watched allocation that [start, end) lies in, or NULL (the query's
  * own answer: STATUS_INVALID_PARAMETER for unwatched, free or foreign
  * memory, and for a range that runs past the allocation, R129).
@@ -40,68 +55,51 @@ static struct winvm_alloc *winvm_watch_find(struct winvm_mm *wmm, unsigned long 
  * May the kernel still write @folio without a fault?  A page pinned or
  * held for I/O before the reset (process_vm_writev, O_DIRECT, io_uring) is
  * written through that hold, not through a PTE.  The page cache holds one
- * reference per page, each mapping one, our lookup one; anything above is
- * someone else's (6.1's O_DIRECT takes plain references, not pins).  A
- * transient reference only makes a page listed once too often, which is
- * allowed; a write left out is not.
+ * reference per page, each mapping one, our lookup one, and a folio off
+ * the LRU one more: a per-CPU LRU batch (or an isolation) holds it, as
+ * for every freshly faulted folio until its batch drains.  Anything above
+ * is someone else's (6.1's O_DIRECT takes plain references, not pins).
+ * A transient reference only makes a page listed once too often, which
+ * is allowed; a write left out is not.
  */
 static bool winvm_folio_held(struct folio *folio)
 {
+	int expected = 2 + winvm_small_folio_mapcount(folio) + !folio_test_lru(folio);
+
 	/* (winvm's tmpfs is huge=never; a large folio is counted as held.) */
 	return folio_test_large(folio) || folio_maybe_dma_pinned(folio) ||
-	       folio_ref_count(folio) > 2 + winvm_small_folio_mapcount(folio);
-}
-
-/* Listed pages that may still be written without a fault stay written. */
-static void winvm_watch_keep_held(struct winvm_alloc *alloc, const pgoff_t *pages,
-				  unsigned int n)
-{
-	struct folio *folio;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		/* (A miss is NULL on 6.1, ERR_PTR(-ENOENT) on 6.12.) */
-		folio = filemap_get_folio(alloc->shm->f_mapping, pages[i]);
-		if (IS_ERR_OR_NULL(folio))
-			continue;
-		/* Its bitmap is there: the bit was just cleared in it. */
-		if (winvm_folio_held(folio))
-			winvm_watch_mark(alloc->watch, pages[i]);
-		folio_put(folio);
-	}
+	       folio_ref_count(folio) > expected;
 }
 
 /*
- * Listed pages closer than this are write-protected as one span: a page-
- * table walk visits every PTE of its range, so sparse pages are cheaper
- * one span each, dense ones in one (bench/watch.c, 1 % and 50 % written).
+ * A reset page the kernel may still write without a fault stays written;
+ * called with its folio locked and its PTEs write-protected again.
  */
-#define WINVM_WATCH_GAP		32
+static void winvm_watch_keep_held(struct winvm_alloc *alloc, pgoff_t idx,
+				  struct folio *folio)
+{
+	/* Its bitmap is there: the bit was just cleared in it. */
+	if (winvm_folio_held(folio))
+		winvm_watch_mark(alloc->watch, idx);
+}
 
 /*
  * Reset the pages of @alloc listed in @pages[0..n) (in ascending order):
  * with mmap_lock held for writing and the range's VMAs write-locked no
  * fault runs, so once their PTEs are write-protected again (and the TLBs
  * flushed) the next write to any of them faults and marks it anew.
+ * @folios has room for @n.
  */
 static void winvm_watch_rearm(struct winvm_alloc *alloc, const pgoff_t *pages,
-			      unsigned int n)
+			      unsigned int n, struct folio **folios)
 {
 	unsigned long first = alloc->origin + (pages[0] << PAGE_SHIFT);
 	unsigned long end = alloc->origin + ((pages[n - 1] + 1) << PAGE_SHIFT);
-	unsigned int i, span;
 
 	mmap_assert_write_locked(alloc->wmm->mm);
 	winvm_lock_vmas(alloc, first, end);
 	winvm_watch_unmark(alloc->watch, pages, n);
-	for (i = 0; i < n; i = span) {
-		for (span = i + 1; span < n && pages[span] - pages[span - 1] < WINVM_WATCH_GAP;
-		     span++)
-			;
-		winvm_wrprotect(alloc, alloc->origin + (pages[i] << PAGE_SHIFT),
-				alloc->origin + ((pages[span - 1] + 1) << PAGE_SHIFT));
-	}
-	winvm_watch_keep_held(alloc, pages, n);
+	winvm_wrprotect_list(alloc, pages, n, folios, winvm_watch_keep_held);
 }
 
 /* The range arguments of both calls: 0, or the NTSTATUS of a bad one. */
@@ -118,19 +116,25 @@ static u32 winvm_watch_range(u64 addr, u64 size, unsigned long *start, unsigned 
  * One round of NtGetWriteWatch from *next: list up to @max written pages
  * (under mmap_lock for reading), copy their addresses out (holding only
  * op_lock, which no fault takes), and only then, with RESET, reset
- * exactly those; so a reply that cannot be written resets nothing.
- * *next moves past the last page listed.  Returns the count or a negative
- * errno (-EINVAL: the range is not, or no longer, one watched allocation).
+ * exactly those; so a reply that cannot be written resets nothing.  The
+ * reset happens only if the range is still the allocation the pages were
+ * listed from: the record's reference keeps its address from being reused
+ * by another one meanwhile.  @pages is a winvm_watch_buf().  *next moves
+ * past the last page listed.  Returns the count or a negative errno
+ * (-EINVAL: the range is not, or no longer, one watched allocation).
  */
 static long winvm_watch_round(struct winvm_mm *wmm, struct winvm_watch_get_args *args,
 			      unsigned long start, unsigned long end, unsigned long *next,
-			      u64 listed, pgoff_t *pages)
+			      u64 listed, pgoff_t *pages, unsigned int max)
 {
 	u64 __user *out = (u64 __user *)u64_to_user_ptr(args->addresses) + listed;
-	unsigned int i, n, max = min_t(u64, WINVM_WATCH_ROUND, args->count - listed);
 	bool reset = args->flags & WINVM_WRITE_WATCH_FLAG_RESET;
+	u64 *addrs = winvm_watch_buf_tail(pages);
+	struct winvm_watch *watch;
 	struct winvm_alloc *alloc;
 	unsigned long origin;
+	unsigned int i;
+	long n;
 	pgoff_t idx;
 
 	if (mmap_read_lock_killable(wmm->mm))
@@ -143,20 +147,23 @@ static long winvm_watch_round(struct winvm_mm *wmm, struct winvm_watch_get_args 
 	origin = alloc->origin;
 	idx = winvm_pgoff(alloc, *next);
 	n = winvm_watch_list(alloc->watch, &idx, winvm_pgoff(alloc, end) - 1, pages, max);
+	watch = winvm_watch_get(alloc->watch);
 	mmap_read_unlock(wmm->mm);
 	*next = origin + (idx << PAGE_SHIFT);
 
 	for (i = 0; i < n; i++)
-		if (put_user(origin + (pages[i] << PAGE_SHIFT), out + i))
-			return -EFAULT;
-	if (!reset || !n)
-		return n;
-	if (mmap_write_lock_killable(wmm->mm))
-		return -EINTR;
-	alloc = winvm_watch_find(wmm, start, end);
-	if (alloc)
-		winvm_watch_rearm(alloc, pages, n);
-	mmap_write_unlock(wmm->mm);
+		addrs[i] = origin + (pages[i] << PAGE_SHIFT);
+	if (copy_to_user(out, addrs, n * sizeof(*addrs))) {
+		n = -EFAULT;
+	} else if (reset && n && !mmap_write_lock_killable(wmm->mm)) {
+		alloc = winvm_watch_find(wmm, start, end);
+		if (alloc && alloc->watch == watch)
+			winvm_watch_rearm(alloc, pages, n, winvm_watch_buf_tail(pages));
+		mmap_write_unlock(wmm->mm);
+	} else if (reset && n) {
+		n = -EINTR;
+	}
+	winvm_watch_put(watch);
 	return n;
 }
 
@@ -172,6 +179,7 @@ u32 winvm_watch_get_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *ca
 {
 	struct winvm_watch_get_args *args = arg;
 	unsigned long start, end, next;
+	unsigned int max;
 	u64 listed = 0;
 	pgoff_t *pages;
 	long n;
@@ -185,15 +193,17 @@ u32 winvm_watch_get_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *ca
 	/* (Checked before the range's owner, as NtGetWriteWatch does, R129.) */
 	if (!args->addresses)
 		return WINVM_STATUS_ACCESS_VIOLATION;
-	pages = kmalloc_array(WINVM_WATCH_ROUND, sizeof(*pages), GFP_KERNEL);
+	pages = winvm_watch_buf();
 	if (!pages)
 		return WINVM_STATUS_NO_MEMORY;
 	next = start;
+	/* A round that lists fewer than it may has found the last written page. */
 	do {
-		n = winvm_watch_round(wmm, args, start, end, &next, listed, pages);
+		max = min_t(u64, WINVM_WATCH_ROUND, args->count - listed);
+		n = winvm_watch_round(wmm, args, start, end, &next, listed, pages, max);
 		if (n > 0)
 			listed += n;
-	} while (n > 0 && listed < args->count);
+	} while (n == max && listed < args->count);
 	kfree(pages);
 	/*
 	 * Unmapped natively between two rounds, or an array that ends early:
@@ -220,7 +230,7 @@ u32 winvm_watch_reset_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *
 	status = winvm_watch_range(args->address, args->size, &start, &end);
 	if (status)
 		return status;
-	pages = kmalloc_array(WINVM_WATCH_ROUND, sizeof(*pages), GFP_KERNEL);
+	pages = winvm_watch_buf();
 	if (!pages)
 		return WINVM_STATUS_NO_MEMORY;
 	if (mmap_write_lock_killable(wmm->mm)) {
@@ -236,7 +246,7 @@ u32 winvm_watch_reset_ioctl(struct winvm_mm *wmm, void *arg, struct winvm_call *
 	last = winvm_pgoff(alloc, end) - 1;
 	/* Listed, then reset a round at a time: the cost follows the written pages. */
 	while ((n = winvm_watch_list(alloc->watch, &idx, last, pages, WINVM_WATCH_ROUND)))
-		winvm_watch_rearm(alloc, pages, n);
+		winvm_watch_rearm(alloc, pages, n, winvm_watch_buf_tail(pages));
 out:
 	mmap_write_unlock(wmm->mm);
 	kfree(pages);

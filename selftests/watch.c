@@ -211,6 +211,65 @@ TEST_F(winvm, every_other_page_of_2048)
 	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
 }
 
+/*
+ * A reset write-protects what it lists by page-table walks where the
+ * written pages are dense and a page at a time where they are sparse
+ * (module/pte.c): after a reset of each kind, writing the same pages
+ * again lists exactly them again.
+ */
+static bool mixed_page(uint64_t i)
+{
+	if (i < 128)
+		return true;			/* dense: every page */
+	if (i >= 700 && i < 2700)
+		return i % 100 == 0;		/* sparse: one in 100 */
+	if (i >= 3300)
+		return i % 40 == 0;		/* one in 40 */
+	return false;
+}
+
+static int mixed_write(uint64_t a, uint64_t n)
+{
+	uint64_t i;
+	int count = 0;
+
+	for (i = 0; i < n; i++) {
+		if (mixed_page(i)) {
+			touch(a, i);
+			count++;
+		}
+	}
+	return count;
+}
+
+static bool mixed_listed(const uint64_t *idx, int count, uint64_t n)
+{
+	uint64_t i;
+	int j = 0;
+
+	for (i = 0; i < n; i++)
+		if (mixed_page(i) && (j >= count || idx[j++] != i))
+			return false;
+	return j == count;
+}
+
+TEST_F(winvm, every_density_rearmed)
+{
+	static uint64_t idx[MAXP];
+	const uint64_t n = MAXP;
+	uint64_t a;
+	int want, round;
+
+	a = wv_must_alloc(self->fd, 0, n * WV_PAGE, RESERVE | COMMIT | WATCH, RW);
+	for (round = 0; round < 3; round++) {
+		want = mixed_write(a, n);
+		ASSERT_EQ(want, dirty(self->fd, WRESET, a, a, n * WV_PAGE, idx, MAXP));
+		ASSERT_TRUE(mixed_listed(idx, want, n));
+		ASSERT_EQ(0, dirty(self->fd, 0, a, a, n * WV_PAGE, idx, MAXP));
+	}
+	ASSERT_OK(wv_free_at(self->fd, a, 0, RELEASE));
+}
+
 /* R129: every refusal, with Windows' status. */
 TEST_F(winvm, refusals)
 {
