@@ -23,6 +23,7 @@
 #include <sys/utsname.h>
 
 #include "bench.h"
+#include "uffd.h"
 
 #define TRACING		"/sys/kernel/tracing"
 #define OPS		200
@@ -472,6 +473,79 @@ static bool n_guard_setup(void)
 
 static void n_guard(void) { *(volatile char *)n_addr = 1; }
 
+/*
+ * Write watch (bench/watch.c): the first write to each of 16 watched pages
+ * after a reset, vs anonymous memory under async userfaultfd
+ * write-protect; and a get-and-reset of WW_PAGES pages, half of them
+ * written, vs PAGEMAP_SCAN with PM_SCAN_WP_MATCHING.
+ */
+#define WW_PAGES	4096
+static uint64_t ww_out[WW_PAGES];
+
+static bool ww_get_reset(uint64_t size)
+{
+	struct winvm_watch_get_args g = {
+		.address = w_addr, .size = size, .flags = WINVM_WRITE_WATCH_FLAG_RESET,
+		.addresses = U64(ww_out), .count = WW_PAGES,
+	};
+
+	return !ioctl(wv_fd, WINVM_IOC_WATCH_GET, &g);
+}
+
+static bool ww_alloc(size_t size)
+{
+	if (!w_addr)
+		w_addr = wv_alloc(0, size, WINVM_MEM_RESERVE | WINVM_MEM_COMMIT |
+				  WINVM_MEM_WRITE_WATCH, WV_RW);
+	return w_addr != 0;
+}
+
+static bool ww_fault_setup(void)
+{
+	if (!ww_alloc(SMALL))
+		return false;
+	touch_write(PTR(w_addr), SMALL);
+	return ww_get_reset(SMALL);
+}
+
+static bool uffd_fault_setup(void)
+{
+	if (!u_region && !uffd_setup(SMALL / PAGE, true))
+		return false;
+	touch_write(u_region, SMALL);
+	return uffd_get_reset() == SMALL / PAGE;
+}
+
+static void u_fault(void) { touch_write(u_region, SMALL); }
+
+static void write_half(char *p)
+{
+	size_t i;
+
+	for (i = 0; i < WW_PAGES; i += 2)
+		p[i * PAGE] = 1;
+}
+
+static bool ww_gr_setup(void)
+{
+	if (!ww_alloc(WW_PAGES * PAGE))
+		return false;
+	write_half(PTR(w_addr));
+	return true;
+}
+
+static void ww_gr(void) { ww_get_reset(WW_PAGES * PAGE); }
+
+static bool uffd_gr_setup(void)
+{
+	if (!u_region && !uffd_setup(WW_PAGES, false))
+		return false;
+	write_half(u_region);
+	return true;
+}
+
+static void u_gr(void) { uffd_get_reset(); }
+
 static const struct pcase cases[] = {
 	{ "reserve 1 MiB: winvm MEM_RESERVE", E_IOCTL, none_setup, w_reserve, w_drop, 0 },
 	{ "reserve 1 MiB: native mmap(PROT_NONE)", "__x64_sys_mmap\n", none_setup, n_reserve,
@@ -515,12 +589,30 @@ static const struct pcase cases[] = {
 	  w_guard, none_cleanup, 4 * OPS },
 	{ "guard hit: native PROT_NONE + mprotect (Wine's way)",
 	  E_FAULT "__x64_sys_mprotect\n" E_SIGNAL, n_guard_setup, n_guard, none_cleanup, 4 * OPS },
+	{ "write watch: first write after reset, 16 pages: winvm MEM_WRITE_WATCH", E_FAULT,
+	  ww_fault_setup, w_fault, none_cleanup, OPS / 4 },
+	{ "write watch: first write after reset, 16 pages: native async uffd-wp", E_FAULT,
+	  uffd_fault_setup, u_fault, none_cleanup, OPS / 4 },
+	{ "write watch zoom: the first write's write-protect fault (do_wp_page)", "do_wp_page\n",
+	  ww_fault_setup, w_fault, none_cleanup, OPS / 4 },
+	{ "write watch zoom: async uffd-wp's write-protect fault (do_wp_page)", "do_wp_page\n",
+	  uffd_fault_setup, u_fault, none_cleanup, OPS / 4 },
+	{ "write watch: get+reset 4096 pages, 50% written: winvm WATCH_GET(RESET)", E_IOCTL, ww_gr_setup,
+	  ww_gr, none_cleanup, OPS / 10 },
+	{ "write watch: get+reset 4096 pages, 50% written: native PAGEMAP_SCAN", E_IOCTL, uffd_gr_setup, u_gr,
+	  none_cleanup, OPS / 10 },
+	{ "write watch zoom: WATCH_GET(RESET) (winvm_watch_get_ioctl)", "winvm_watch_get_ioctl\n",
+	  ww_gr_setup, ww_gr, none_cleanup, OPS / 10 },
+	{ "write watch zoom: PAGEMAP_SCAN (do_pagemap_scan)", "do_pagemap_scan\n", uffd_gr_setup, u_gr,
+	  none_cleanup, OPS / 10 },
 };
 
 static void run_case(const struct pcase *c)
 {
 	int i, ops = c->ops ? c->ops : OPS;
 
+	if (!strstr(c->name, PROFILE_ONLY))
+		return;
 	if (!tr_arm(c->entries))
 		return;
 	for (i = 0; i < ops; i++) {
@@ -538,6 +630,7 @@ static void run_case(const struct pcase *c)
 	tree_print(c->name, i);
 	w_drop();
 	n_drop();
+	uffd_teardown();
 }
 
 int main(void)

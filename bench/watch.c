@@ -19,37 +19,16 @@
  *            list the written pages, mprotect() each run of them read-only
  *            again and clear their bytes.
  *  The writes themselves are outside the timed region on both sides.
+ *
+ *  writewatch.card_marking: a collector's round end to end, 2048 random
+ *  writes over a resident 256 MiB heap then one get-and-reset, per round,
+ *  vs Wine's fallback and vs async uffd-wp + PAGEMAP_SCAN.
  */
-#include <linux/userfaultfd.h>
-#include <sys/syscall.h>
-
 #include "bench.h"
+#include "uffd.h"
 
 #define REPS		15
 #define FW_PAGES	256
-
-/*
- * Linux 6.7+'s own write tracking, which Debian 12's libc headers do not
- * describe yet: userfaultfd write-protect in async mode, read and re-armed
- * with the PAGEMAP_SCAN ioctl of /proc/self/pagemap.  Values from the
- * kernel's include/uapi/linux/{userfaultfd,fs}.h.
- */
-#define WV_UFFD_USER_MODE_ONLY		1
-#define WV_UFFD_FEATURE_WP_ASYNC	(1 << 15)
-#define WV_PAGE_IS_WRITTEN		(1 << 1)
-#define WV_PM_SCAN_WP_MATCHING		(1 << 0)
-#define WV_PM_SCAN_CHECK_WPASYNC	(1 << 1)
-
-struct wv_page_region {
-	uint64_t start, end, categories;
-};
-
-struct wv_pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define WV_PAGEMAP_SCAN		_IOWR('f', 16, struct wv_pm_scan_arg)
 
 /* ---------------- Wine's fallback, shared by both cases ---------------- */
 
@@ -110,72 +89,6 @@ static void wine_teardown(void)
 {
 	munmap(w_region, w_pages * PAGE);
 	free((void *)w_dirty);
-}
-
-/* ---------------- userfaultfd write-protect + PAGEMAP_SCAN ---------------- */
-
-static char *u_region;
-static size_t u_pages;
-static int u_uffd = -1, u_pagemap = -1;
-static struct wv_page_region *u_vec;
-
-/* Written pages of the region, write-protected again; -1 if not possible. */
-static long uffd_get_reset(void)
-{
-	struct wv_pm_scan_arg a = {
-		.size = sizeof(a), .flags = WV_PM_SCAN_WP_MATCHING | WV_PM_SCAN_CHECK_WPASYNC,
-		.start = U64(u_region), .end = U64(u_region + u_pages * PAGE),
-		.vec = U64(u_vec), .vec_len = u_pages,
-		.category_mask = WV_PAGE_IS_WRITTEN, .return_mask = WV_PAGE_IS_WRITTEN,
-	};
-	long n, i, pages = 0;
-
-	n = ioctl(u_pagemap, WV_PAGEMAP_SCAN, &a);
-	if (n < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		pages += (long)((u_vec[i].end - u_vec[i].start) / PAGE);
-	return pages;
-}
-
-/* false (and a note) where the kernel has no async write-protect (6.1). */
-static bool uffd_setup(size_t pages, bool resident)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = WV_UFFD_FEATURE_WP_ASYNC };
-	struct uffdio_register reg;
-
-	u_pages = pages;
-	u_region = native_map(pages * PAGE, PROT_READ | PROT_WRITE);
-	u_vec = calloc(pages, sizeof(*u_vec));
-	if (!u_region || !u_vec)
-		return false;
-	if (resident)
-		touch_write(u_region, pages * PAGE);
-	u_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | WV_UFFD_USER_MODE_ONLY);
-	u_pagemap = open("/proc/self/pagemap", O_RDONLY);
-	reg.range.start = U64(u_region);
-	reg.range.len = pages * PAGE;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (u_uffd < 0 || u_pagemap < 0 || ioctl(u_uffd, UFFDIO_API, &api) ||
-	    ioctl(u_uffd, UFFDIO_REGISTER, &reg) || uffd_get_reset() < 0) {
-		set_err("userfaultfd WP_ASYNC / PAGEMAP_SCAN: %s", strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-static void uffd_teardown(void)
-{
-	if (u_uffd >= 0)
-		close(u_uffd);
-	if (u_pagemap >= 0)
-		close(u_pagemap);
-	u_uffd = u_pagemap = -1;
-	if (u_region)
-		munmap(u_region, u_pages * PAGE);
-	free(u_vec);
-	u_region = NULL;
-	u_vec = NULL;
 }
 
 /* ---------------- winvm ---------------- */
@@ -415,6 +328,125 @@ static void get_reset(bool have, size_t pages, size_t stride, const char *param)
 		wv_free(g.base, 0, WINVM_MEM_RELEASE);
 }
 
+/* ---------------- card marking ---------------- */
+
+/*
+ * A collector's round: CM_WRITES 8-byte stores at random places of a
+ * resident 256 MiB heap (its card marks, or the mutator's writes that a
+ * write watch stands in for), then one get-and-reset of the whole heap.
+ * The offsets are drawn before the timed region, the same for each side.
+ */
+#define CM_PAGES	65536
+#define CM_WRITES	2048
+
+struct cm {
+	char *region;
+	long (*get_reset)(const struct cm *c);
+	const char *what;
+	uint64_t seed;		/* advanced by each round of this side */
+	uint64_t base;		/* winvm */
+};
+
+static uint64_t cm_off[CM_WRITES];
+
+/* Draw a round's offsets; returns how many distinct pages they touch. */
+static long cm_draw(uint64_t *seed)
+{
+	static uint8_t seen[CM_PAGES];
+	long i, pages = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < CM_WRITES; i++) {
+		cm_off[i] = (lcg(seed) % (CM_PAGES * PAGE / 8)) * 8;
+		if (!seen[cm_off[i] / PAGE]++)
+			pages++;
+	}
+	return pages;
+}
+
+static double cm_round(void *arg)
+{
+	struct cm *c = arg;
+	long i, n, want = cm_draw(&c->seed);
+	double t0, t1;
+
+	t0 = now_ns();
+	for (i = 0; i < CM_WRITES; i++)
+		*(volatile uint64_t *)(c->region + cm_off[i]) = (uint64_t)i;
+	n = c->get_reset(c);
+	t1 = now_ns();
+	if (n != want) {
+		set_err("%s listed %ld pages, not %ld", c->what, n, want);
+		return NAN;
+	}
+	return t1 - t0;
+}
+
+static long cm_wv(const struct cm *c)
+{
+	uint64_t count;
+
+	return wv_get_reset(c->base, CM_PAGES * PAGE, CM_PAGES, &count) ? (long)count : -1;
+}
+
+static long cm_wine(const struct cm *c)
+{
+	size_t n = wine_get_reset(g_out, CM_PAGES);
+
+	(void)c;
+	return bad ? -1 : (long)n;
+}
+
+static long cm_uffd(const struct cm *c)
+{
+	(void)c;
+	return uffd_get_reset();
+}
+
+static void card_marking(bool have)
+{
+	struct cm w = { .get_reset = cm_wv, .what = "WATCH_GET", .seed = 1 };
+	struct cm f = { .get_reset = cm_wine, .what = "the fallback", .seed = 1 };
+	struct cm u = { .get_reset = cm_uffd, .what = "PAGEMAP_SCAN", .seed = 1 };
+	double wm = NAN, nm = NAN;
+	uint64_t count;
+
+	bench_err[0] = 0;
+	if (have) {
+		w.base = wv_alloc(0, CM_PAGES * PAGE, WINVM_MEM_RESERVE | WINVM_MEM_COMMIT |
+				  WINVM_MEM_WRITE_WATCH, WV_RW);
+		w.region = PTR(w.base);
+		if (w.base)
+			touch_write(w.region, CM_PAGES * PAGE);
+		have = w.base && wv_get_reset(w.base, CM_PAGES * PAGE, CM_PAGES, &count);
+	}
+	if (!wine_setup(CM_PAGES, true))
+		return;
+	f.region = w_region;
+	run_pair(REPS, have ? cm_round : NULL, &w, cm_round, &f, &wm, &nm);
+	report("writewatch.card_marking", "256 MiB, 2048 writes vs Wine", "ns/round",
+	       have ? wm : V_NA, nm, "random 8-byte writes to a resident heap, then "
+	       "GetWriteWatch(RESET); native: the mprotect+SIGSEGV fallback (Wine)%s%s",
+	       bench_err[0] ? "; " : "", bench_err);
+	wine_teardown();
+	bench_err[0] = 0;
+	w.seed = 1;
+	if (have && uffd_setup(CM_PAGES, true)) {
+		u.region = u_region;
+		run_pair(REPS, cm_round, &w, cm_round, &u, &wm, &nm);
+		report("writewatch.card_marking", "256 MiB, 2048 writes vs PAGEMAP_SCAN",
+		       "ns/round", wm, nm, "native: async uffd-wp, PAGEMAP_SCAN with "
+		       "PM_SCAN_WP_MATCHING%s%s", bench_err[0] ? "; " : "", bench_err);
+	} else {
+		report("writewatch.card_marking", "256 MiB, 2048 writes vs PAGEMAP_SCAN",
+		       "ns/round", V_NA, V_NA, "no async userfaultfd write-protect here (6.7+)%s%s",
+		       bench_err[0] ? ": " : "", bench_err);
+	}
+	uffd_teardown();
+	if (w.base)
+		wv_free(w.base, 0, WINVM_MEM_RELEASE);
+}
+
 int main(void)
 {
 	bool have = bench_start("8. write watch");
@@ -435,7 +467,6 @@ int main(void)
 	get_reset(have, 262144, 100, "262144 pages, 1% written");
 	/* (Half of 262144 pages is 512 MiB a side: too much for the 2 GiB guest.) */
 	get_reset(have, 65536, 2, "65536 pages, 50% written");
-	report("writewatch.card_marking", "256 MiB", "ns/round", V_PENDING, V_PENDING,
-	       "random writes then get+reset, vs PAGEMAP_SCAN and mprotect: not measured yet");
+	card_marking(have);
 	return 0;
 }

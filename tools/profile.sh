@@ -7,7 +7,8 @@
 # counterpart, with the time per operation spent in each kernel function.
 # Nothing is loaded into this machine's kernel.
 #
-# usage: tools/profile.sh [KERNEL]      (6.12 by default; 6.1 works too)
+# usage: [PROFILE_ONLY=text] tools/profile.sh [KERNEL]   (6.12 by default; 6.1 works too;
+#        PROFILE_ONLY: only the cases whose name contains text)
 # output:
 #   build/profile/profile-KERNEL.txt   the call trees
 #   build/profile/console.log          the guest's serial console
