@@ -263,6 +263,12 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
  */
 #define WINVM_WP_LIST_GAP	512
 #define WINVM_WP_LIST_DENSE	48
+/*
+ * Where at least one page in WINVM_WP_LIST_CROWDED is listed, the listed
+ * folios are looked up a batch at a time over the span (the unlisted
+ * resident ones in it are taken and dropped), else one lookup each.
+ */
+#define WINVM_WP_LIST_CROWDED	4
 /* Pages per walk: the cleaning walk's record, a bitmap on the stack. */
 #define WINVM_WP_WINDOW		512
 
@@ -271,31 +277,72 @@ struct winvm_wp_list {
 	const pgoff_t *pages;
 	unsigned int n;
 	struct folio **folios;	/* the locked folio of each listed page, or NULL */
+	struct folio *prev;	/* the last folio locked */
 	bool batch;		/* the page-table walks may be used */
 };
 
 /*
- * Lock the folio of each listed page.  A large folio (only ever past
- * MADV_HUGEPAGE) is locked once, for the first of its listed pages.
+ * Take the folio @folio (a reference we hold) for listed page @i: lock it
+ * unless it is the one locked last (a large folio, only ever past
+ * MADV_HUGEPAGE, is locked once, for the first of its listed pages).
  */
-static void winvm_wp_list_lock(struct winvm_wp_list *l)
+static void winvm_wp_list_take(struct winvm_wp_list *l, unsigned int i, struct folio *folio)
 {
-	struct folio *folio, *prev = NULL;
-	unsigned int i;
+	if (folio == l->prev) {
+		folio_put(folio);
+	} else {
+		folio_lock(folio);
+		l->prev = folio;
+	}
+	l->folios[i] = folio;
+}
 
-	for (i = 0; i < l->n; i++) {
+/* Lock the folios of sparse listed pages [i, end), looked up one by one. */
+static void winvm_wp_list_lock_each(struct winvm_wp_list *l, unsigned int i, unsigned int end)
+{
+	struct folio *folio;
+
+	for (; i < end; i++) {
 		/* (A miss is NULL on 6.1, ERR_PTR(-ENOENT) on 6.12.) */
 		folio = filemap_get_folio(l->mapping, l->pages[i]);
-		if (IS_ERR_OR_NULL(folio)) {
-			folio = NULL;
-		} else if (folio == prev) {
-			folio_put(folio);
-		} else {
-			folio_lock(folio);
-			prev = folio;
-		}
-		l->folios[i] = folio;
+		l->folios[i] = NULL;
+		if (!IS_ERR_OR_NULL(folio))
+			winvm_wp_list_take(l, i, folio);
 	}
+}
+
+/*
+ * Lock the folios of dense listed pages [i, end), looked up a batch at a
+ * time over their range: the resident folios of unlisted pages between
+ * them are dropped at once.
+ */
+static void winvm_wp_list_lock_range(struct winvm_wp_list *l, unsigned int i, unsigned int end)
+{
+	pgoff_t idx = l->pages[i], last = l->pages[end - 1];
+	struct folio_batch fbatch;
+	struct folio *folio;
+	unsigned int k;
+
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(l->mapping, &idx, last, &fbatch)) {
+		for (k = 0; k < folio_batch_count(&fbatch); k++) {
+			folio = fbatch.folios[k];
+			for (; i < end && l->pages[i] < folio->index; i++)
+				l->folios[i] = NULL;
+			if (i == end || l->pages[i] >= folio->index + folio_nr_pages(folio)) {
+				folio_put(folio);
+				continue;
+			}
+			/* The batch's reference moves to the first listed page. */
+			winvm_wp_list_take(l, i, folio);
+			for (i++; i < end && l->pages[i] - folio->index < folio_nr_pages(folio);
+			     i++)
+				l->folios[i] = folio;
+		}
+		folio_batch_init(&fbatch);
+	}
+	for (; i < end; i++)
+		l->folios[i] = NULL;
 }
 
 /* Is the locked folio of listed page @i mapped where a walk would see it? */
@@ -324,17 +371,21 @@ static void winvm_wp_walk(struct address_space *mapping, pgoff_t first, pgoff_t 
 }
 
 /*
- * Write-protect listed pages [i, end): by the walks over their range if
- * it is long and dense enough, else each mapped folio by itself
+ * Lock and write-protect listed pages [i, end): by the walks over their
+ * range if it is long and dense enough, else each mapped folio by itself
  * (folio_mkclean(), as winvm_wrprotect_folios() does).
  */
 static void winvm_wp_list_span(struct winvm_wp_list *l, unsigned int i, unsigned int end)
 {
+	pgoff_t pages = l->pages[end - 1] - l->pages[i] + 1;
+	bool dense = pages <= WINVM_WP_LIST_DENSE * (end - i);
 	struct folio *folio;
 
-	pgoff_t pages = l->pages[end - 1] - l->pages[i] + 1;
-
-	if (l->batch && pages > WINVM_WP_FEW && pages <= WINVM_WP_LIST_DENSE * (end - i)) {
+	if (pages <= WINVM_WP_LIST_CROWDED * (end - i))
+		winvm_wp_list_lock_range(l, i, end);
+	else
+		winvm_wp_list_lock_each(l, i, end);
+	if (l->batch && dense && pages > WINVM_WP_FEW) {
 		winvm_wp_walk(l->mapping, l->pages[i], l->pages[end - 1]);
 		return;
 	}
@@ -366,7 +417,6 @@ void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsig
 	unsigned int i, span;
 
 	mmap_assert_write_locked(alloc->wmm->mm);
-	winvm_wp_list_lock(&l);
 	for (i = 0; i < n; i = span) {
 		for (span = i + 1; span < n && pages[span] - pages[span - 1] < WINVM_WP_LIST_GAP;
 		     span++)
