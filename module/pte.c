@@ -251,166 +251,167 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
  * Write-protecting a list of pages (write watch's reset, watch_ioctl.c).
  * Only the listed pages need it: the others in between were not written
  * since the last reset, so their PTEs are read-only already, and one that
- * is written meanwhile stays recorded however its PTE ends up.  So only
- * the listed folios are locked (against migration and reclaim, as in
- * winvm_wrprotect_chunk()).  The list is cut into spans at gaps of
- * WINVM_WP_LIST_GAP pages or more; a span whose listed pages are at
- * least one in WINVM_WP_LIST_DENSE is write-protected by the page-table
- * walks, which visit every PTE of their range, the others a folio at a
- * time (an rmap walk and a TLB flush each).  Measured under TCG a PTE
- * visit of the two walks costs about 1/54 of a folio's write-protect
- * (bench/watch.c: 1 %, 3 % and 50 % written).
+ * is written meanwhile stays recorded however its PTE ends up.  The list
+ * is cut into spans at gaps of WINVM_WP_LIST_GAP pages or more.  A span
+ * whose listed pages are at least one in WINVM_WP_LIST_DENSE is
+ * write-protected by a page-table walk, which visits every PTE of its
+ * range, and then checked and cleaned by a second (winvm_wp_check()); the
+ * others a folio at a time (an rmap walk and a TLB flush each).  Measured
+ * under TCG a PTE visit of two walks costs about 1/54 of a folio's
+ * write-protect (bench/watch.c: 1 %, 3 % and 50 % written).
  */
 #define WINVM_WP_LIST_GAP	512
 #define WINVM_WP_LIST_DENSE	48
-/*
- * Where at least one page in WINVM_WP_LIST_CROWDED is listed, the listed
- * folios are looked up a batch at a time over the span (the unlisted
- * resident ones in it are taken and dropped), else one lookup each.
- */
-#define WINVM_WP_LIST_CROWDED	4
-/* Pages per walk: the cleaning walk's record, a bitmap on the stack. */
-#define WINVM_WP_WINDOW		512
+
+/* What the check found of a listed page (winvm_wrprotect_list()'s @held). */
+enum {
+	WINVM_WP_DONE,		/* read-only, clean, nobody else holds it */
+	WINVM_WP_HELD,		/* the same, but the kernel may still write it */
+	WINVM_WP_SLOW,		/* anything else: done again a folio at a time */
+};
 
 struct winvm_wp_list {
+	struct winvm_alloc *alloc;
 	struct address_space *mapping;
 	const pgoff_t *pages;
-	unsigned int n;
-	struct folio **folios;	/* the locked folio of each listed page, or NULL */
-	struct folio *prev;	/* the last folio locked */
+	u8 *held;
+	winvm_held_fn is_held;
+	unsigned int next, end;	/* the listed pages the check has still to see */
 	bool batch;		/* the page-table walks may be used */
 };
 
 /*
- * Take the folio @folio (a reference we hold) for listed page @i: lock it
- * unless it is the one locked last (a large folio, only ever past
- * MADV_HUGEPAGE, is locked once, for the first of its listed pages).
+ * Take write away from [first, last] with one walk, which flushes the TLB
+ * (the dirty bits are left to winvm_wp_check_pte()).
  */
-static void winvm_wp_list_take(struct winvm_wp_list *l, unsigned int i, struct folio *folio)
-{
-	if (folio == l->prev) {
-		folio_put(folio);
-	} else {
-		folio_lock(folio);
-		l->prev = folio;
-	}
-	l->folios[i] = folio;
-}
-
-/* Lock the folios of sparse listed pages [i, end), looked up one by one. */
-static void winvm_wp_list_lock_each(struct winvm_wp_list *l, unsigned int i, unsigned int end)
-{
-	struct folio *folio;
-
-	for (; i < end; i++) {
-		/* (A miss is NULL on 6.1, ERR_PTR(-ENOENT) on 6.12.) */
-		folio = filemap_get_folio(l->mapping, l->pages[i]);
-		l->folios[i] = NULL;
-		if (!IS_ERR_OR_NULL(folio))
-			winvm_wp_list_take(l, i, folio);
-	}
-}
-
-/*
- * Lock the folios of dense listed pages [i, end), looked up a batch at a
- * time over their range: the resident folios of unlisted pages between
- * them are dropped at once.
- */
-static void winvm_wp_list_lock_range(struct winvm_wp_list *l, unsigned int i, unsigned int end)
-{
-	pgoff_t idx = l->pages[i], last = l->pages[end - 1];
-	struct folio_batch fbatch;
-	struct folio *folio;
-	unsigned int k;
-
-	folio_batch_init(&fbatch);
-	while (filemap_get_folios(l->mapping, &idx, last, &fbatch)) {
-		for (k = 0; k < folio_batch_count(&fbatch); k++) {
-			folio = fbatch.folios[k];
-			for (; i < end && l->pages[i] < folio->index; i++)
-				l->folios[i] = NULL;
-			if (i == end || l->pages[i] >= folio->index + folio_nr_pages(folio)) {
-				folio_put(folio);
-				continue;
-			}
-			/* The batch's reference moves to the first listed page. */
-			winvm_wp_list_take(l, i, folio);
-			for (i++; i < end && l->pages[i] - folio->index < folio_nr_pages(folio);
-			     i++)
-				l->folios[i] = folio;
-		}
-		folio_batch_init(&fbatch);
-	}
-	for (; i < end; i++)
-		l->folios[i] = NULL;
-}
-
-/* Is the locked folio of listed page @i mapped where a walk would see it? */
-static bool winvm_wp_list_mapped(struct winvm_wp_list *l, unsigned int i)
-{
-	struct folio *folio = l->folios[i];
-
-	return folio->mapping == l->mapping && folio_mapped(folio);
-}
-
-/* Both walks over [first, last], a window at a time. */
 static void winvm_wp_walk(struct address_space *mapping, pgoff_t first, pgoff_t last)
 {
 #ifdef CONFIG_MAPPING_DIRTY_HELPERS
-	DECLARE_BITMAP(cleaned, WINVM_WP_WINDOW);
-	pgoff_t from, nr, lo, hi;
-
-	for (from = first; from <= last; from += nr) {
-		nr = min_t(pgoff_t, last - from + 1, WINVM_WP_WINDOW);
-		lo = 0;
-		hi = 0;
-		wp_shared_mapping_range(mapping, from, nr);
-		clean_record_shared_mapping_range(mapping, from, nr, from, cleaned, &lo, &hi);
-	}
+	wp_shared_mapping_range(mapping, first, last - first + 1);
 #endif
 }
 
 /*
- * Lock and write-protect listed pages [i, end): by the walks over their
- * range if it is long and dense enough, else each mapped folio by itself
- * (folio_mkclean(), as winvm_wrprotect_folios() does).
+ * The check's look at one present-or-swapped PTE, under its lock: is a
+ * listed page now read-only?  Then its dirty bit goes too, so nothing
+ * that trusts a dirty PTE makes it writable again (see winvm_wrprotect());
+ * no TLB flush is needed for that: the walk before flushed write away,
+ * and a CPU sets the dirty bit only through a writable entry (a lost
+ * accessed bit from a racing hardware update is harmless).  The walk
+ * skips what is not present, so a migration entry it met may have been
+ * turned back into a writable PTE since, or still be one; such a page,
+ * and one whose PTE is gone (reclaim may have unmapped it with its TLB
+ * flush deferred, see winvm_wrprotect()), stays WINVM_WP_SLOW.
  */
-static void winvm_wp_list_span(struct winvm_wp_list *l, unsigned int i, unsigned int end)
+static int winvm_wp_check_pte(pte_t *ptep, unsigned long addr, void *data)
 {
-	pgoff_t pages = l->pages[end - 1] - l->pages[i] + 1;
-	bool dense = pages <= WINVM_WP_LIST_DENSE * (end - i);
+	struct winvm_wp_list *l = data;
+	pgoff_t idx = winvm_pgoff(l->alloc, addr);
+	pte_t pte = ptep_get(ptep);
 	struct folio *folio;
 
-	if (pages <= WINVM_WP_LIST_CROWDED * (end - i))
-		winvm_wp_list_lock_range(l, i, end);
-	else
-		winvm_wp_list_lock_each(l, i, end);
-	if (l->batch && dense && pages > WINVM_WP_FEW) {
-		winvm_wp_walk(l->mapping, l->pages[i], l->pages[end - 1]);
-		return;
+	while (l->next < l->end && l->pages[l->next] < idx)
+		l->next++;
+	if (l->next == l->end || l->pages[l->next] != idx)
+		return 0;
+	if (pte_present(pte) && !pte_write(pte) && !pte_special(pte)) {
+		if (pte_dirty(pte))
+			set_pte_at(l->alloc->wmm->mm, addr, ptep, pte_mkclean(pte));
+		folio = page_folio(pte_page(pte));
+		l->held[l->next] = l->is_held(folio, 0) ? WINVM_WP_HELD : WINVM_WP_DONE;
 	}
-	for (; i < end; i++) {
-		folio = l->folios[i];
-		if (folio && (i == 0 || folio != l->folios[i - 1]) &&
-		    winvm_wp_list_mapped(l, i) && folio_mkclean(folio))
-			folio_mark_dirty(folio);
+	l->next++;
+	return 0;
+}
+
+/*
+ * The second walk over listed pages [i, end), after the one that took
+ * write away: every PTE of the allocation's VMAs in their range, under
+ * the PTE locks, and no fault can add one (the VMAs are write-locked).
+ */
+static void winvm_wp_check(struct winvm_wp_list *l, unsigned int i, unsigned int end)
+{
+	struct winvm_alloc *alloc = l->alloc;
+	unsigned long start = alloc->origin + (l->pages[i] << PAGE_SHIFT);
+	unsigned long stop = alloc->origin + ((l->pages[end - 1] + 1) << PAGE_SHIFT);
+	struct vm_area_struct *vma;
+	unsigned long from, to;
+
+	memset(l->held + i, WINVM_WP_SLOW, end - i);
+	l->next = i;
+	l->end = end;
+	for (vma = find_vma(alloc->wmm->mm, start); vma && vma->vm_start < stop;
+	     vma = find_vma(alloc->wmm->mm, vma->vm_end)) {
+		if (!winvm_vma_is(vma, alloc))
+			continue;
+		from = max(start, vma->vm_start);
+		to = min(stop, vma->vm_end);
+		/* (An error leaves the rest WINVM_WP_SLOW.) */
+		if (apply_to_existing_page_range(vma->vm_mm, from, to - from,
+						 winvm_wp_check_pte, l))
+			return;
 	}
 }
 
 /*
+ * Listed page @i the slow way: with its folio locked no migration or
+ * reclaim of it is under way; write-protect it (folio_mkclean(), as
+ * winvm_wrprotect_folios() does), ask whether the kernel may still write
+ * it, and zap it if it is mapped nowhere (a deferred TLB flush).
+ */
+static void winvm_wp_one(struct winvm_wp_list *l, unsigned int i)
+{
+	unsigned long addr = l->alloc->origin + (l->pages[i] << PAGE_SHIFT);
+	struct folio *folio;
+	bool mapped;
+
+	l->held[i] = WINVM_WP_DONE;
+	/* (A miss is NULL on 6.1, ERR_PTR(-ENOENT) on 6.12.) */
+	folio = filemap_get_folio(l->mapping, l->pages[i]);
+	if (IS_ERR_OR_NULL(folio))
+		return;
+	folio_lock(folio);
+	mapped = folio->mapping == l->mapping && folio_mapped(folio);
+	if (mapped && folio_mkclean(folio))
+		folio_mark_dirty(folio);
+	if (l->is_held(folio, 1))
+		l->held[i] = WINVM_WP_HELD;
+	folio_unlock(folio);
+	folio_put(folio);
+	if (!mapped)
+		winvm_zap(l->alloc, addr, addr + PAGE_SIZE);
+}
+
+/* Write-protect listed pages [i, end). */
+static void winvm_wp_list_span(struct winvm_wp_list *l, unsigned int i, unsigned int end)
+{
+	pgoff_t pages = l->pages[end - 1] - l->pages[i] + 1;
+
+	if (l->batch && pages > WINVM_WP_FEW && pages <= WINVM_WP_LIST_DENSE * (end - i)) {
+		winvm_wp_walk(l->mapping, l->pages[i], l->pages[end - 1]);
+		winvm_wp_check(l, i, end);
+	} else {
+		memset(l->held + i, WINVM_WP_SLOW, end - i);
+	}
+	for (; i < end; i++)
+		if (l->held[i] == WINVM_WP_SLOW)
+			winvm_wp_one(l, i);
+}
+
+/*
  * Write-protect the pages at shm offsets @pages[0..n) (ascending) of a
- * private allocation, and call @done on each listed page whose folio is
- * resident, with the folio still locked and its PTEs write-protected and
- * flushed: anything that can still write it now does so without a fault
- * (write watch asks whether it is pinned).  @folios has room for @n.
+ * private allocation.  @held[i] is then set (non-zero) if @is_held says
+ * the kernel may still write page i without a fault, asked after its PTEs
+ * are write-protected and the TLBs flushed, while nothing can map it anew.
  */
 void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsigned int n,
-			  struct folio **folios, winvm_wp_done_fn done)
+			  u8 *held, winvm_held_fn is_held)
 {
 	unsigned long first = alloc->origin + (pages[0] << PAGE_SHIFT);
 	unsigned long end = alloc->origin + ((pages[n - 1] + 1) << PAGE_SHIFT);
 	struct winvm_wp_list l = {
-		.mapping = alloc->shm->f_mapping, .pages = pages, .n = n, .folios = folios,
+		.alloc = alloc, .mapping = alloc->shm->f_mapping, .pages = pages,
+		.held = held, .is_held = is_held,
 		.batch = IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS) &&
 			 winvm_ptes_small(alloc, first, end),
 	};
@@ -423,19 +424,8 @@ void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsig
 			;
 		winvm_wp_list_span(&l, i, span);
 	}
-	for (i = n; i--;) {
-		if (!folios[i])
-			continue;
-		done(alloc, pages[i], folios[i]);
-		if (i && folios[i] == folios[i - 1])
-			continue;
-		/* Unmapped by reclaim, its TLB flush maybe deferred: see winvm_wrprotect(). */
-		if (!winvm_wp_list_mapped(&l, i))
-			winvm_zap(alloc, alloc->origin + (pages[i] << PAGE_SHIFT),
-				  alloc->origin + ((pages[i] + 1) << PAGE_SHIFT));
-		folio_unlock(folios[i]);
-		folio_put(folios[i]);
-	}
+	for (i = 0; i < n; i++)
+		held[i] = held[i] == WINVM_WP_HELD;
 }
 
 static int winvm_pte_grant_write(pte_t *ptep, unsigned long addr, void *data)

@@ -22,11 +22,11 @@
 
 /*
  * A round's buffer: the listed offsets, then either their addresses (to
- * copy out) or, later, their locked folios (to reset them).
+ * copy out) or, later, what the reset found of each (one byte each).
  */
 static pgoff_t *winvm_watch_buf(void)
 {
-	BUILD_BUG_ON(sizeof(u64) != sizeof(pgoff_t) || sizeof(u64) != sizeof(void *));
+	BUILD_BUG_ON(sizeof(u64) != sizeof(pgoff_t));
 	return kmalloc_array(2 * WINVM_WATCH_ROUND, sizeof(pgoff_t), GFP_KERNEL);
 }
 
@@ -55,16 +55,16 @@ static struct winvm_alloc *winvm_watch_find(struct winvm_mm *wmm, unsigned long 
  * May the kernel still write @folio without a fault?  A page pinned or
  * held for I/O before the reset (process_vm_writev, O_DIRECT, io_uring) is
  * written through that hold, not through a PTE.  The page cache holds one
- * reference per page, each mapping one, our lookup one, and a folio off
+ * reference per page, each mapping one, the caller @refs, and a folio off
  * the LRU one more: a per-CPU LRU batch (or an isolation) holds it, as
  * for every freshly faulted folio until its batch drains.  Anything above
  * is someone else's (6.1's O_DIRECT takes plain references, not pins).
  * A transient reference only makes a page listed once too often, which
  * is allowed; a write left out is not.
  */
-static bool winvm_folio_held(struct folio *folio)
+static bool winvm_folio_held(struct folio *folio, int refs)
 {
-	int expected = 2 + winvm_small_folio_mapcount(folio) + !folio_test_lru(folio);
+	int expected = 1 + refs + winvm_small_folio_mapcount(folio) + !folio_test_lru(folio);
 
 	/* (winvm's tmpfs is huge=never; a large folio is counted as held.) */
 	return folio_test_large(folio) || folio_maybe_dma_pinned(folio) ||
@@ -72,34 +72,28 @@ static bool winvm_folio_held(struct folio *folio)
 }
 
 /*
- * A reset page the kernel may still write without a fault stays written;
- * called with its folio locked and its PTEs write-protected again.
- */
-static void winvm_watch_keep_held(struct winvm_alloc *alloc, pgoff_t idx,
-				  struct folio *folio)
-{
-	/* Its bitmap is there: the bit was just cleared in it. */
-	if (winvm_folio_held(folio))
-		winvm_watch_mark(alloc->watch, idx);
-}
-
-/*
  * Reset the pages of @alloc listed in @pages[0..n) (in ascending order):
  * with mmap_lock held for writing and the range's VMAs write-locked no
  * fault runs, so once their PTEs are write-protected again (and the TLBs
- * flushed) the next write to any of them faults and marks it anew.
- * @folios has room for @n.
+ * flushed) the next write to any of them faults and marks it anew.  A
+ * page the kernel may still write without a fault stays written.  @held
+ * has room for @n.
  */
 static void winvm_watch_rearm(struct winvm_alloc *alloc, const pgoff_t *pages,
-			      unsigned int n, struct folio **folios)
+			      unsigned int n, u8 *held)
 {
 	unsigned long first = alloc->origin + (pages[0] << PAGE_SHIFT);
 	unsigned long end = alloc->origin + ((pages[n - 1] + 1) << PAGE_SHIFT);
+	unsigned int i;
 
 	mmap_assert_write_locked(alloc->wmm->mm);
 	winvm_lock_vmas(alloc, first, end);
 	winvm_watch_unmark(alloc->watch, pages, n);
-	winvm_wrprotect_list(alloc, pages, n, folios, winvm_watch_keep_held);
+	winvm_wrprotect_list(alloc, pages, n, held, winvm_folio_held);
+	for (i = 0; i < n; i++)
+		/* Its bitmap is there: the bit was just cleared in it. */
+		if (held[i])
+			winvm_watch_mark(alloc->watch, pages[i]);
 }
 
 /* The range arguments of both calls: 0, or the NTSTATUS of a bad one. */

@@ -368,9 +368,10 @@ void winvm_alloc_split_commit(struct winvm_alloc *alloc, struct winvm_alloc *tai
 /* pte.c */
 void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
-typedef void (*winvm_wp_done_fn)(struct winvm_alloc *alloc, pgoff_t idx, struct folio *folio);
+/* May the kernel write @folio without a fault?  @refs: those the caller holds. */
+typedef bool (*winvm_held_fn)(struct folio *folio, int refs);
 void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsigned int n,
-			  struct folio **folios, winvm_wp_done_fn done);
+			  u8 *held, winvm_held_fn is_held);
 void winvm_mkwrite(struct winvm_alloc *alloc, unsigned long start, unsigned long end);
 
 /* exec.c */

@@ -565,6 +565,7 @@ TEST_F(winvm, array_that_ends_early)
 struct hammer {
 	uint64_t a, pages;
 	atomic_int stop;
+	atomic_int offlined;	/* memory blocks taken offline and back */
 };
 
 static void *hammer_pages(void *arg)
@@ -602,6 +603,131 @@ TEST_F(winvm, no_write_lost_across_reset)
 	atomic_store(&h.stop, 1);
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
+	ASSERT_OK(wv_free_at(self->fd, h.a, 0, RELEASE));
+}
+
+/* The page frame of each of @n pages at @a (root reads them), 0 if unknown. */
+static void frames(uint64_t a, uint64_t n, uint64_t *pfn)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t i, e;
+
+	for (i = 0; i < n; i++) {
+		pfn[i] = 0;
+		if (fd >= 0 && pread(fd, &e, sizeof(e), (off_t)((a / WV_PAGE + i) * sizeof(e))) ==
+		    (ssize_t)sizeof(e) && (e >> 63))
+			pfn[i] = e & ((1ULL << 55) - 1);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * Move the pages of h->a away, again and again: take the memory block
+ * holding one of them offline (which migrates what it holds) and back
+ * online, or, where that is refused, compact all memory.
+ */
+static void *migrate_pages_away(void *arg)
+{
+	struct hammer *h = arg;
+	uint64_t pfn, block = 0;
+	char path[96];
+	FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "r");
+	unsigned int k = 0;
+
+	if (f) {
+		if (fscanf(f, "%" SCNx64, &block) != 1)
+			block = 0;
+		fclose(f);
+	}
+	while (!atomic_load(&h->stop)) {
+		frames(h->a + (k++ % h->pages) * WV_PAGE, 1, &pfn);
+		snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%" PRIu64 "/state",
+			 (uint64_t)(block ? pfn * WV_PAGE / block : 0));
+		if (block && pfn && write_file(path, "offline")) {
+			if (!write_file(path, "online_movable"))
+				write_file(path, "online");
+			atomic_fetch_add(&h->offlined, 1);
+		} else if (!write_file("/proc/sys/vm/compact_memory", "1")) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+static long vmstat(const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	while (f && fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * A reset meets pages under migration (compaction, as root): a PTE that
+ * a migration entry stood for while the reset walked may come back
+ * writable afterwards.  Writing every page after each reset must list
+ * every page again.
+ */
+TEST_F(winvm, no_write_lost_while_pages_migrate)
+{
+	static uint64_t idx[MAXP], pfn0[MAXP], pfn1[MAXP];
+	const uint64_t n = 1024;
+	struct hammer h = { .pages = n };
+	long moved = vmstat("pgmigrate_success"), ours = 0;
+	const size_t FILL = 256UL << 20;
+	char *fill[2];
+	pthread_t t;
+	uint64_t i, j;
+	int round;
+
+	if (access("/proc/sys/vm/compact_memory", W_OK))
+		SKIP(return, "no /proc/sys/vm/compact_memory to write (root, CONFIG_COMPACTION)");
+	/* Ours among others' pages, which then go: compaction has work. */
+	for (i = 0; i < 2; i++) {
+		fill[i] = mmap(NULL, FILL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		ASSERT_NE(MAP_FAILED, fill[i]);
+		memset(fill[i], 1, FILL);
+		if (!i) {
+			h.a = wv_must_alloc(self->fd, 0, n * WV_PAGE, RESERVE | COMMIT | WATCH, RW);
+			for (j = 0; j < n; j++)
+				touch(h.a, j);
+		}
+	}
+	for (i = 0; i < 2; i++)
+		munmap(fill[i], FILL);
+	frames(h.a, n, pfn0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, migrate_pages_away, &h));
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < n; i++)
+			touch(h.a, i);
+		ASSERT_EQ((int)n, dirty(self->fd, WRESET, h.a, h.a, n * WV_PAGE, idx, MAXP))
+			TH_LOG("round %d: a write after the last reset was not listed", round);
+	}
+	atomic_store(&h.stop, 1);
+	pthread_join(t, NULL);
+	frames(h.a, n, pfn1);
+	for (i = 0; i < n; i++)
+		ours += pfn0[i] && pfn1[i] && pfn0[i] != pfn1[i];
+	TH_LOG("pages migrated meanwhile: %ld of ours, %ld in all; %d memory blocks offlined",
+	       ours, vmstat("pgmigrate_success") - moved, atomic_load(&h.offlined));
 	ASSERT_OK(wv_free_at(self->fd, h.a, 0, RELEASE));
 }
 
