@@ -5,6 +5,7 @@
  * the per-thread fault records userspace reads to tell them apart.
  */
 
+#include <linux/pagemap.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
@@ -189,6 +190,32 @@ static vm_fault_t winvm_fault_decide(struct vm_fault *vmf, struct winvm_alloc *a
 }
 
 /*
+ * Refuse a large folio of winvm's own tmpfs from its ->fault.  That tmpfs
+ * is huge=never and the VMAs VM_NOHUGEPAGE, but MADV_HUGEPAGE clears the
+ * flag, and with root's shmem_enabled=force shmem then hands out PMD-size
+ * folios, which the core may map whole (and writable, after one
+ * ->page_mkwrite): every page of it would get the faulting page's state
+ * and write-watch record (docs/threat-model.md, T-THP).  A caller's file
+ * may have large folios of its own: the kernel maps those page by page
+ * unless the address and offset agree modulo 2 MiB (T-THP).
+ */
+static vm_fault_t winvm_fault_small(struct vm_fault *vmf, vm_fault_t ret)
+{
+	struct folio *folio;
+
+	if ((ret & VM_FAULT_ERROR) || !vmf->page || !winvm_shmem_own(vmf->vma->vm_file))
+		return ret;
+	folio = page_folio(vmf->page);
+	if (!folio_test_large(folio))
+		return ret;
+	if (ret & VM_FAULT_LOCKED)
+		folio_unlock(folio);
+	put_page(vmf->page);
+	vmf->page = NULL;
+	return VM_FAULT_SIGBUS;
+}
+
+/*
  * The PTE is absent: decide reserved / no-access / guard / allowed.  The
  * core holds mmap_lock around ->fault, or on 6.4+ only the VMA's own lock
  * (winvm's VMAs have ->map_pages, see vmops.c).  The design depends on
@@ -218,7 +245,7 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 		return ret;
 	if (alloc->cow_file)
 		return winvm_cow_fault(vmf, alloc, st);
-	return alloc->shm_ops->fault(vmf);
+	return winvm_fault_small(vmf, alloc->shm_ops->fault(vmf));
 }
 
 /*
@@ -284,8 +311,9 @@ vm_fault_t winvm_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end)
 	u32 st;
 
 	winvm_assert_fault_locked(vma);
+	/* (Past MADV_HUGEPAGE ->map_pages could map a large folio whole.) */
 	if (alloc->section || !alloc->shm_ops->map_pages || winvm_vma_stray(vma, alloc) ||
-	    !mutex_trylock(&alloc->state_lock))
+	    !(vma->vm_flags & VM_NOHUGEPAGE) || !mutex_trylock(&alloc->state_lock))
 		return 0;
 	for (idx = start; idx <= end; idx = next) {
 		st = winvm_ps_span(&alloc->pages, idx, end + 1, &next);

@@ -38,6 +38,29 @@ void winvm_zap(struct winvm_alloc *alloc, unsigned long start, unsigned long end
 			    end - start, 1);
 }
 
+/* No page known to be mapped (winvm_flush_deferred()). */
+#define WINVM_NO_PAGE	((pgoff_t)-1)
+
+/*
+ * Reclaim may have unmapped a page of this mm with its TLB flush deferred
+ * (TTU_BATCH_FLUSH) and a fault have mapped it again read-only since: a
+ * CPU may still write it through the stale writable entry, and no walk
+ * here flushes a PTE it does not change.  Zapping page @idx, which is
+ * mapped (so its page table exists), performs the pending flush for the
+ * whole mm (flush_tlb_batched_pending() in zap_pte_range()).  The mm's
+ * counter stays zero until its first batched unmap, so only a process
+ * that has seen reclaim pays the zap (and one fault on that page).
+ */
+static void winvm_flush_deferred(struct winvm_alloc *alloc, pgoff_t idx)
+{
+#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
+	unsigned long addr = alloc->origin + (idx << PAGE_SHIFT);
+
+	if (idx != WINVM_NO_PAGE && atomic_read(&alloc->wmm->mm->tlb_flush_batched))
+		winvm_zap(alloc, addr, addr + PAGE_SIZE);
+#endif
+}
+
 /*
  * Are the PTEs of [start, end) all small?  winvm's tmpfs is mounted
  * huge=never and its VMAs are VM_NOHUGEPAGE; only MADV_HUGEPAGE (with
@@ -69,7 +92,7 @@ static bool winvm_ptes_small(struct winvm_alloc *alloc, unsigned long start,
  * Returns whether a resident folio was mapped nowhere.
  */
 static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
-				   pgoff_t last)
+				   pgoff_t last, pgoff_t *mapped)
 {
 	struct folio_batch fbatch;
 	bool unmapped = false;
@@ -87,6 +110,8 @@ static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
 					unmapped = true;
 				else if (folio_mkclean(folio))
 					folio_mark_dirty(folio);
+				if (folio_mapped(folio) && *mapped == WINVM_NO_PAGE)
+					*mapped = folio->index;
 			}
 			folio_unlock(folio);
 		}
@@ -108,7 +133,8 @@ static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
  * mapped nowhere, or was truncated or migrated before we got its lock.
  */
 static unsigned int winvm_folios_lock(struct address_space *mapping, pgoff_t idx,
-				      pgoff_t last, struct folio **folios, bool *unmapped)
+				      pgoff_t last, struct folio **folios, bool *unmapped,
+				      pgoff_t *mapped)
 {
 	struct folio_batch fbatch;
 	unsigned int i, n = 0;
@@ -121,6 +147,8 @@ static unsigned int winvm_folios_lock(struct address_space *mapping, pgoff_t idx
 			folio_lock(folio);
 			if (folio->mapping != mapping || !folio_mapped(folio))
 				*unmapped = true;
+			else if (*mapped == WINVM_NO_PAGE)
+				*mapped = folio->index;
 			folios[n++] = folio;
 		}
 		/* The references move to @folios. */
@@ -153,14 +181,14 @@ static void winvm_folios_unlock(struct folio **folios, unsigned int n)
  * So the cleaning walk's record of what it cleaned is not needed.
  */
 static bool winvm_wrprotect_chunk(struct address_space *mapping, pgoff_t idx,
-				  pgoff_t last, struct folio **folios)
+				  pgoff_t last, struct folio **folios, pgoff_t *mapped)
 {
 	DECLARE_BITMAP(cleaned, WINVM_WP_CHUNK);
 	pgoff_t first = 0, stop = 0;
 	bool unmapped = false;
 	unsigned int n;
 
-	n = winvm_folios_lock(mapping, idx, last, folios, &unmapped);
+	n = winvm_folios_lock(mapping, idx, last, folios, &unmapped, mapped);
 	/* No resident folio, no PTE (truncation and reclaim unmap first). */
 	if (!n)
 		return unmapped;
@@ -191,7 +219,7 @@ static bool winvm_next_resident(struct address_space *mapping, pgoff_t *idx, pgo
 
 /* Write-protect [idx, last] in chunks; false if that cannot be done. */
 static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
-				  pgoff_t last, bool *unmapped)
+				  pgoff_t last, bool *unmapped, pgoff_t *mapped)
 {
 	struct address_space *mapping = alloc->shm->f_mapping;
 	struct folio **folios;
@@ -203,7 +231,7 @@ static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
 	*unmapped = false;
 	for (; idx <= last && winvm_next_resident(mapping, &idx, last); idx = end + 1) {
 		end = min(last, idx + WINVM_WP_CHUNK - 1);
-		*unmapped |= winvm_wrprotect_chunk(mapping, idx, end, folios);
+		*unmapped |= winvm_wrprotect_chunk(mapping, idx, end, folios, mapped);
 		cond_resched();
 	}
 	kfree(folios);
@@ -211,7 +239,7 @@ static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
 }
 #else
 static bool winvm_wrprotect_batch(struct winvm_alloc *alloc, pgoff_t idx,
-				  pgoff_t last, bool *unmapped)
+				  pgoff_t last, bool *unmapped, pgoff_t *mapped)
 {
 	return false;
 }
@@ -229,13 +257,14 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 {
 	struct address_space *mapping = alloc->shm->f_mapping;
 	pgoff_t idx = winvm_pgoff(alloc, start), last = winvm_pgoff(alloc, end) - 1;
+	pgoff_t mapped = WINVM_NO_PAGE;
 	bool unmapped;
 
 	mmap_assert_write_locked(alloc->wmm->mm);
 	/* A few pages cost less one by one than by two walks and a lock pass. */
 	if (last - idx < WINVM_WP_FEW || !winvm_ptes_small(alloc, start, end) ||
-	    !winvm_wrprotect_batch(alloc, idx, last, &unmapped))
-		unmapped = winvm_wrprotect_folios(mapping, idx, last);
+	    !winvm_wrprotect_batch(alloc, idx, last, &unmapped, &mapped))
+		unmapped = winvm_wrprotect_folios(mapping, idx, last, &mapped);
 	/*
 	 * A resident folio mapped nowhere may have just been unmapped by
 	 * reclaim with its TLB flush deferred (TTU_BATCH_FLUSH), so another
@@ -245,6 +274,8 @@ void winvm_wrprotect(struct winvm_alloc *alloc, unsigned long start, unsigned lo
 	 */
 	if (unmapped)
 		winvm_zap(alloc, start, end);
+	else
+		winvm_flush_deferred(alloc, mapped);
 }
 
 /*
@@ -277,6 +308,7 @@ struct winvm_wp_list {
 	u8 *held;
 	winvm_held_fn is_held;
 	unsigned int next, end;	/* the listed pages the check has still to see */
+	pgoff_t mapped;		/* a page seen mapped, or WINVM_NO_PAGE */
 	bool batch;		/* the page-table walks may be used */
 };
 
@@ -314,6 +346,8 @@ static int winvm_wp_check_pte(pte_t *ptep, unsigned long addr, void *data)
 		l->next++;
 	if (l->next == l->end || l->pages[l->next] != idx)
 		return 0;
+	if (pte_present(pte))
+		l->mapped = idx;
 	if (pte_present(pte) && !pte_write(pte) && !pte_special(pte)) {
 		if (pte_dirty(pte))
 			set_pte_at(l->alloc->wmm->mm, addr, ptep, pte_mkclean(pte));
@@ -374,6 +408,8 @@ static void winvm_wp_one(struct winvm_wp_list *l, unsigned int i)
 	mapped = folio->mapping == l->mapping && folio_mapped(folio);
 	if (mapped && folio_mkclean(folio))
 		folio_mark_dirty(folio);
+	if (mapped)
+		l->mapped = l->pages[i];
 	if (l->is_held(folio, 1))
 		l->held[i] = WINVM_WP_HELD;
 	folio_unlock(folio);
@@ -411,7 +447,7 @@ void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsig
 	unsigned long end = alloc->origin + ((pages[n - 1] + 1) << PAGE_SHIFT);
 	struct winvm_wp_list l = {
 		.alloc = alloc, .mapping = alloc->shm->f_mapping, .pages = pages,
-		.held = held, .is_held = is_held,
+		.held = held, .is_held = is_held, .mapped = WINVM_NO_PAGE,
 		.batch = IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS) &&
 			 winvm_ptes_small(alloc, first, end),
 	};
@@ -424,6 +460,7 @@ void winvm_wrprotect_list(struct winvm_alloc *alloc, const pgoff_t *pages, unsig
 			;
 		winvm_wp_list_span(&l, i, span);
 	}
+	winvm_flush_deferred(alloc, l.mapped);
 	for (i = 0; i < n; i++)
 		held[i] = held[i] == WINVM_WP_HELD;
 }

@@ -64,11 +64,23 @@ static struct winvm_alloc *winvm_watch_find(struct winvm_mm *wmm, unsigned long 
  */
 static bool winvm_folio_held(struct folio *folio, int refs)
 {
-	int expected = 1 + refs + winvm_small_folio_mapcount(folio) + !folio_test_lru(folio);
+	bool lru = folio_test_lru(folio);
+	int count;
 
 	/* (winvm's tmpfs is huge=never; a large folio is counted as held.) */
-	return folio_test_large(folio) || folio_maybe_dma_pinned(folio) ||
-	       folio_ref_count(folio) > expected;
+	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio))
+		return true;
+	/*
+	 * A batch drains by setting the LRU flag, then dropping its reference:
+	 * read the flag on both sides of the count, or the drop could hide
+	 * someone else's reference behind the batch's.
+	 */
+	smp_rmb(); /* the flag before the count */
+	count = folio_ref_count(folio);
+	smp_rmb(); /* the count before the flag again */
+	if (folio_test_lru(folio) != lru)
+		return true;
+	return count > 1 + refs + winvm_small_folio_mapcount(folio) + !lru;
 }
 
 /*

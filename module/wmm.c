@@ -205,6 +205,12 @@ struct file *winvm_shmem_file(const char *name, loff_t size)
 	return shmem_file_setup_with_mnt(winvm_shm_mnt, name, size, VM_NORESERVE);
 }
 
+/* Is @file one of winvm_shmem_file()'s (private memory, pagefile-backed sections)? */
+bool winvm_shmem_own(const struct file *file)
+{
+	return file_inode(file)->i_sb == winvm_shm_mnt->mnt_sb;
+}
+
 /*
  * Room for @size bytes of private memory in @wmm's shmem file, made at the
  * first call: *off is where they start.  One file per process instead of
