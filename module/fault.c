@@ -190,23 +190,25 @@ static vm_fault_t winvm_fault_decide(struct vm_fault *vmf, struct winvm_alloc *a
 }
 
 /*
- * Refuse a large folio of winvm's own tmpfs from its ->fault.  That tmpfs
- * is huge=never and the VMAs VM_NOHUGEPAGE, but MADV_HUGEPAGE clears the
- * flag, and with root's shmem_enabled=force shmem then hands out PMD-size
- * folios, which the core may map whole (and writable, after one
+ * Refuse a large folio of winvm's own tmpfs from a ->fault.  That tmpfs
+ * is huge=never and the VMAs VM_NOHUGEPAGE, but root's
+ * shmem_enabled=force overrides the mount option (and, after
+ * MADV_HUGEPAGE, the VMA flag), after which shmem hands out PMD-size
+ * folios that the core may map whole (and writable, after one
  * ->page_mkwrite): every page of it would get the faulting page's state
- * and write-watch record (docs/threat-model.md, T-THP).  A caller's file
- * may have large folios of its own: the kernel maps those page by page
- * unless the address and offset agree modulo 2 MiB (T-THP).
+ * and write-watch record (docs/threat-model.md, T-THP).  The same holds
+ * for a write-copy view's copy and a pagefile-backed section's page.  A
+ * caller's file may have large folios of its own: the kernel maps those
+ * page by page unless address and offset agree modulo 2 MiB (T-THP).
  */
 static vm_fault_t winvm_fault_small(struct vm_fault *vmf, vm_fault_t ret)
 {
 	struct folio *folio;
 
-	if ((ret & VM_FAULT_ERROR) || !vmf->page || !winvm_shmem_own(vmf->vma->vm_file))
+	if ((ret & VM_FAULT_ERROR) || !vmf->page)
 		return ret;
 	folio = page_folio(vmf->page);
-	if (!folio_test_large(folio))
+	if (!folio_test_large(folio) || !winvm_shmem_own(READ_ONCE(folio->mapping)))
 		return ret;
 	if (ret & VM_FAULT_LOCKED)
 		folio_unlock(folio);
@@ -244,7 +246,7 @@ vm_fault_t winvm_fault(struct vm_fault *vmf)
 	if (ret)
 		return ret;
 	if (alloc->cow_file)
-		return winvm_cow_fault(vmf, alloc, st);
+		return winvm_fault_small(vmf, winvm_cow_fault(vmf, alloc, st));
 	return winvm_fault_small(vmf, alloc->shm_ops->fault(vmf));
 }
 
@@ -313,7 +315,19 @@ vm_fault_t winvm_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end)
 	winvm_assert_fault_locked(vma);
 	/* (Past MADV_HUGEPAGE ->map_pages could map a large folio whole.) */
 	if (alloc->section || !alloc->shm_ops->map_pages || winvm_vma_stray(vma, alloc) ||
-	    !(vma->vm_flags & VM_NOHUGEPAGE) || !mutex_trylock(&alloc->state_lock))
+	    !(vma->vm_flags & VM_NOHUGEPAGE))
+		return 0;
+#ifndef WINVM_HAVE_VMA_THP_DISABLED
+	/*
+	 * Before 6.12 ->map_pages maps a large folio by PMD into an empty
+	 * PMD even in a VM_NOHUGEPAGE VMA (do_set_pmd() does not ask); one
+	 * left in the page cache under shmem_enabled=force would skip the
+	 * per-page states.  The first fault of each 2 MiB maps one page.
+	 */
+	if (pmd_none(*vmf->pmd))
+		return 0;
+#endif
+	if (!mutex_trylock(&alloc->state_lock))
 		return 0;
 	for (idx = start; idx <= end; idx = next) {
 		st = winvm_ps_span(&alloc->pages, idx, end + 1, &next);

@@ -274,7 +274,7 @@ struct winvm_mm *winvm_mm_get(struct mm_struct *mm, const struct file_operations
 void winvm_mm_put(struct winvm_mm *wmm);
 struct file *winvm_new_file(const char *name, const struct file_operations *fops);
 struct file *winvm_shmem_file(const char *name, loff_t size);
-bool winvm_shmem_own(const struct file *file);
+bool winvm_shmem_own(const struct address_space *mapping);
 int winvm_shm_reserve(struct winvm_mm *wmm, unsigned long size, u64 *off);
 void winvm_shm_unreserve(struct winvm_mm *wmm, unsigned long size, u64 off);
 int winvm_mounts_init(void);

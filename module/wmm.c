@@ -205,10 +205,13 @@ struct file *winvm_shmem_file(const char *name, loff_t size)
 	return shmem_file_setup_with_mnt(winvm_shm_mnt, name, size, VM_NORESERVE);
 }
 
-/* Is @file one of winvm_shmem_file()'s (private memory, pagefile-backed sections)? */
-bool winvm_shmem_own(const struct file *file)
+/*
+ * Is @mapping (NULL: none) one of winvm_shmem_file()'s: private memory,
+ * pagefile-backed sections, write-copy copies?
+ */
+bool winvm_shmem_own(const struct address_space *mapping)
 {
-	return file_inode(file)->i_sb == winvm_shm_mnt->mnt_sb;
+	return mapping && mapping->host->i_sb == winvm_shm_mnt->mnt_sb;
 }
 
 /*
