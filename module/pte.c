@@ -83,13 +83,27 @@ static bool winvm_ptes_small(struct winvm_alloc *alloc, unsigned long start,
 #define WINVM_WP_FEW	8
 
 /*
- * Write-protect the resident folios of [idx, last] one by one with
+ * Write-protect the locked folio @folio of @mapping in place with
  * folio_mkclean(): the kernel's own per-page write-protect, which walks
  * every VMA that maps the folio (here only the allocation's own), flushes
  * the TLB, tells MMU notifiers and clears the PTEs' dirty bits; the folio
  * keeps the dirt.  With the folio locked no migration of it is under way,
  * so no writable migration entry can bring write back afterwards.
- * Returns whether a resident folio was mapped nowhere.
+ * Returns whether it is mapped (false: mapped nowhere, or truncated).
+ */
+static bool winvm_folio_wrprotect(struct folio *folio, struct address_space *mapping)
+{
+	if (folio->mapping != mapping || !folio_mapped(folio))
+		return false;
+	if (folio_mkclean(folio))
+		folio_mark_dirty(folio);
+	return true;
+}
+
+/*
+ * Write-protect the resident folios of [idx, last] one by one
+ * (winvm_folio_wrprotect()).  Returns whether a resident folio was mapped
+ * nowhere; *mapped gets one that is mapped.
  */
 static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
 				   pgoff_t last, pgoff_t *mapped)
@@ -104,14 +118,12 @@ static bool winvm_wrprotect_folios(struct address_space *mapping, pgoff_t idx,
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			folio = fbatch.folios[i];
 			folio_lock(folio);
-			/* (Truncated meanwhile: then it is mapped nowhere.) */
-			if (folio->mapping == mapping) {
-				if (!folio_mapped(folio))
-					unmapped = true;
-				else if (folio_mkclean(folio))
-					folio_mark_dirty(folio);
-				if (folio_mapped(folio) && *mapped == WINVM_NO_PAGE)
+			if (winvm_folio_wrprotect(folio, mapping)) {
+				if (*mapped == WINVM_NO_PAGE)
 					*mapped = folio->index;
+			} else if (folio->mapping == mapping) {
+				/* (Truncated meanwhile: then it is mapped nowhere.) */
+				unmapped = true;
 			}
 			folio_unlock(folio);
 		}
@@ -371,7 +383,6 @@ static void winvm_wp_check(struct winvm_wp_list *l, unsigned int i, unsigned int
 	struct vm_area_struct *vma;
 	unsigned long from, to;
 
-	memset(l->held + i, WINVM_WP_SLOW, end - i);
 	l->next = i;
 	l->end = end;
 	for (vma = find_vma(alloc->wmm->mm, start); vma && vma->vm_start < stop;
@@ -389,9 +400,9 @@ static void winvm_wp_check(struct winvm_wp_list *l, unsigned int i, unsigned int
 
 /*
  * Listed page @i the slow way: with its folio locked no migration or
- * reclaim of it is under way; write-protect it (folio_mkclean(), as
- * winvm_wrprotect_folios() does), ask whether the kernel may still write
- * it, and zap it if it is mapped nowhere (a deferred TLB flush).
+ * reclaim of it is under way; write-protect it (winvm_folio_wrprotect()),
+ * ask whether the kernel may still write it, and zap it if it is mapped
+ * nowhere (a deferred TLB flush).
  */
 static void winvm_wp_one(struct winvm_wp_list *l, unsigned int i)
 {
@@ -405,9 +416,7 @@ static void winvm_wp_one(struct winvm_wp_list *l, unsigned int i)
 	if (IS_ERR_OR_NULL(folio))
 		return;
 	folio_lock(folio);
-	mapped = folio->mapping == l->mapping && folio_mapped(folio);
-	if (mapped && folio_mkclean(folio))
-		folio_mark_dirty(folio);
+	mapped = winvm_folio_wrprotect(folio, l->mapping);
 	if (mapped)
 		l->mapped = l->pages[i];
 	if (l->is_held(folio, 1))
@@ -423,11 +432,11 @@ static void winvm_wp_list_span(struct winvm_wp_list *l, unsigned int i, unsigned
 {
 	pgoff_t pages = l->pages[end - 1] - l->pages[i] + 1;
 
+	/* The check marks what it finds done; the rest is done a folio at a time. */
+	memset(l->held + i, WINVM_WP_SLOW, end - i);
 	if (l->batch && pages > WINVM_WP_FEW && pages <= WINVM_WP_LIST_DENSE * (end - i)) {
 		winvm_wp_walk(l->mapping, l->pages[i], l->pages[end - 1]);
 		winvm_wp_check(l, i, end);
-	} else {
-		memset(l->held + i, WINVM_WP_SLOW, end - i);
 	}
 	for (; i < end; i++)
 		if (l->held[i] == WINVM_WP_SLOW)
