@@ -309,6 +309,23 @@ static inline bool wv_query(uint64_t addr, struct winvm_query_args *q)
 	return true;
 }
 
+/* GetWriteWatch with WRITE_WATCH_FLAG_RESET of [base, base + size) into @out. */
+static inline bool wv_watch_get_reset(uint64_t base, uint64_t size, uint64_t *out,
+				      uint64_t max, uint64_t *count)
+{
+	struct winvm_watch_get_args g = {
+		.address = base, .size = size, .flags = WINVM_WRITE_WATCH_FLAG_RESET,
+		.addresses = U64(out), .count = max,
+	};
+
+	if (ioctl(wv_fd, WINVM_IOC_WATCH_GET, &g)) {
+		set_err("WATCH_GET: %s, status 0x%08x", strerror(errno), g.status);
+		return false;
+	}
+	*count = g.count;
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* memory and address-space utilities                                   */
 /* ------------------------------------------------------------------ */
@@ -321,6 +338,16 @@ static inline void touch_write(void *p, size_t len)
 
 	for (i = 0; i < len; i += PAGE)
 		c[i] = 1;
+}
+
+/* Write one byte to every @stride-th of @pages pages at @p. */
+static inline void touch_every(void *p, size_t pages, size_t stride)
+{
+	volatile char *c = p;
+	size_t i;
+
+	for (i = 0; i < pages; i += stride)
+		c[i * PAGE] = 1;
 }
 
 /* Read one byte from every page of [p, p + len). */

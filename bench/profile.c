@@ -484,12 +484,9 @@ static uint64_t ww_out[WW_PAGES];
 
 static bool ww_get_reset(uint64_t size)
 {
-	struct winvm_watch_get_args g = {
-		.address = w_addr, .size = size, .flags = WINVM_WRITE_WATCH_FLAG_RESET,
-		.addresses = U64(ww_out), .count = WW_PAGES,
-	};
+	uint64_t count;
 
-	return !ioctl(wv_fd, WINVM_IOC_WATCH_GET, &g);
+	return wv_watch_get_reset(w_addr, size, ww_out, WW_PAGES, &count);
 }
 
 static bool ww_alloc(size_t size)
@@ -518,19 +515,11 @@ static bool uffd_fault_setup(void)
 
 static void u_fault(void) { touch_write(u_region, SMALL); }
 
-static void write_half(char *p)
-{
-	size_t i;
-
-	for (i = 0; i < WW_PAGES; i += 2)
-		p[i * PAGE] = 1;
-}
-
 static bool ww_gr_setup(void)
 {
 	if (!ww_alloc(WW_PAGES * PAGE))
 		return false;
-	write_half(PTR(w_addr));
+	touch_every(PTR(w_addr), WW_PAGES, 2);
 	return true;
 }
 
@@ -540,7 +529,7 @@ static bool uffd_gr_setup(void)
 {
 	if (!u_region && !uffd_setup(WW_PAGES, false))
 		return false;
-	write_half(u_region);
+	touch_every(u_region, WW_PAGES, 2);
 	return true;
 }
 

@@ -97,74 +97,57 @@ static uint64_t *g_out;
 
 static bool wv_get_reset(uint64_t base, uint64_t size, uint64_t max, uint64_t *count)
 {
-	struct winvm_watch_get_args g = {
-		.address = base, .size = size, .flags = WINVM_WRITE_WATCH_FLAG_RESET,
-		.addresses = U64(g_out), .count = max,
-	};
-
-	if (ioctl(wv_fd, WINVM_IOC_WATCH_GET, &g)) {
-		set_err("WATCH_GET: %s, status 0x%08x", strerror(errno), g.status);
-		return false;
-	}
-	*count = g.count;
-	return true;
+	return wv_watch_get_reset(base, size, g_out, max, count);
 }
 
 /* ---------------- first write after reset ---------------- */
 
 static uint64_t fw_base, fw_plain;
 
+/* ns per page of the first write to each of the FW_PAGES pages at @p. */
+static double time_touch(void *p)
+{
+	double t0 = now_ns();
+
+	touch_write(p, FW_PAGES * PAGE);
+	return (now_ns() - t0) / FW_PAGES;
+}
+
 static double wv_first_write(void *arg)
 {
 	uint64_t count;
-	double t0, t1;
 
 	(void)arg;
 	if (!wv_get_reset(fw_base, FW_PAGES * PAGE, FW_PAGES, &count))
 		return NAN;
-	t0 = now_ns();
-	touch_write(PTR(fw_base), FW_PAGES * PAGE);
-	t1 = now_ns();
-	return (t1 - t0) / FW_PAGES;
+	return time_touch(PTR(fw_base));
 }
 
 static double wine_first_write(void *arg)
 {
-	double t0, t1;
+	double t;
 
 	(void)arg;
 	wine_get_reset(g_out, w_pages);
-	t0 = now_ns();
-	touch_write(w_region, FW_PAGES * PAGE);
-	t1 = now_ns();
-	return bad ? NAN : (t1 - t0) / FW_PAGES;
+	t = time_touch(w_region);
+	return bad ? NAN : t;
 }
 
 static double plain_first_write(void *arg)
 {
-	double t0, t1;
-
 	(void)arg;
 	if (!wv_free(fw_plain, FW_PAGES * PAGE, WINVM_MEM_DECOMMIT) ||
 	    !wv_alloc(fw_plain, FW_PAGES * PAGE, WINVM_MEM_COMMIT, WV_RW))
 		return NAN;
-	t0 = now_ns();
-	touch_write(PTR(fw_plain), FW_PAGES * PAGE);
-	t1 = now_ns();
-	return (t1 - t0) / FW_PAGES;
+	return time_touch(PTR(fw_plain));
 }
 
 static double uffd_first_write(void *arg)
 {
-	double t0, t1;
-
 	(void)arg;
 	if (uffd_get_reset() < 0)
 		return NAN;
-	t0 = now_ns();
-	touch_write(u_region, FW_PAGES * PAGE);
-	t1 = now_ns();
-	return (t1 - t0) / FW_PAGES;
+	return time_touch(u_region);
 }
 
 static void first_write(bool have)
@@ -217,14 +200,6 @@ struct gr {
 	size_t pages, stride;	/* every stride-th page written */
 };
 
-static void write_every(char *p, size_t pages, size_t stride)
-{
-	size_t i;
-
-	for (i = 0; i < pages; i += stride)
-		p[i * PAGE] = 1;
-}
-
 /*
  * Write every stride-th page of @region, then time one get-and-reset,
  * which must list exactly those pages.
@@ -235,7 +210,7 @@ static double time_gr(const struct gr *g, char *region, long (*get_reset)(const 
 	long n, want = (long)((g->pages + g->stride - 1) / g->stride);
 	double t0, t1;
 
-	write_every(region, g->pages, g->stride);
+	touch_every(region, g->pages, g->stride);
 	t0 = now_ns();
 	n = get_reset(g);
 	t1 = now_ns();
