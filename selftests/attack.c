@@ -1359,18 +1359,6 @@ static bool thp_read(const char *path, char *out, size_t len)
 	return true;
 }
 
-static bool thp_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
 FIXTURE_SETUP(thp)
 {
 	self->saved[0] = 0;
@@ -1387,7 +1375,7 @@ FIXTURE_TEARDOWN_PARENT(thp)
 		rmdir(self->mnt);
 	}
 	if (self->saved[0])
-		thp_write(THP_SHMEM, self->saved);
+		wv_write_file(THP_SHMEM, self->saved);
 }
 
 /* A free, 2 MiB-aligned hole of @size bytes, fenced by PROT_NONE. */
@@ -1444,7 +1432,7 @@ TEST_F(thp, madv_hugepage_keeps_page_protections)
 		SKIP(return, "no %s (kernel without THP)", THP_SHMEM);
 	ASSERT_TRUE(thp_read(THP_SHMEM, old, sizeof(old)));
 	snprintf(self->saved, sizeof(self->saved), "%s", old);
-	ASSERT_TRUE(thp_write(THP_SHMEM, variant->force ? "force" : "always"));
+	ASSERT_TRUE(wv_write_file(THP_SHMEM, variant->force ? "force" : "always"));
 
 	a = huge_hole(size);
 	ASSERT_NE(0ULL, a);

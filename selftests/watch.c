@@ -622,16 +622,6 @@ static void frames(uint64_t a, uint64_t n, uint64_t *pfn)
 		close(fd);
 }
 
-static bool write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /*
  * Move the pages of h->a away, again and again: take the memory block
  * holding one of them offline (which migrates what it holds) and back
@@ -654,12 +644,12 @@ static void *migrate_pages_away(void *arg)
 		frames(h->a + (k++ % h->pages) * WV_PAGE, 1, &pfn);
 		snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%" PRIu64 "/state",
 			 (uint64_t)(block ? pfn * WV_PAGE / block : 0));
-		if (block && pfn && write_file(path, "offline")) {
+		if (block && pfn && wv_write_file(path, "offline")) {
 			/* (Back where it was; a block left offline is memory lost.) */
-			while (!write_file(path, "online") && errno == EBUSY)
+			while (!wv_write_file(path, "online") && errno == EBUSY)
 				usleep(1000);
 			atomic_fetch_add(&h->offlined, 1);
-		} else if (!write_file("/proc/sys/vm/compact_memory", "1")) {
+		} else if (!wv_write_file("/proc/sys/vm/compact_memory", "1")) {
 			break;
 		}
 	}

@@ -380,6 +380,19 @@ long wv_rss_pages(void)
 	return rss;
 }
 
+bool wv_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	/* (errno stays the write's: a successful close() leaves it.) */
+	close(fd);
+	return ok;
+}
+
 /* A field of /proc/self/smaps_rollup in kB, -1 if absent. */
 long wv_rollup_kb(const char *field)
 {

@@ -339,6 +339,9 @@ int wv_maps_lines(uint64_t start, uint64_t end);
 /* Resident pages of this process (/proc/self/statm, second field). */
 long wv_rss_pages(void);
 
+/* Write @text to the sysfs/procfs file @path; false (errno set) if refused. */
+bool wv_write_file(const char *path, const char *text);
+
 /* A field of /proc/self/smaps_rollup in kB, -1 if absent. */
 long wv_rollup_kb(const char *field);
 
